@@ -1,0 +1,46 @@
+# backroom — `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format check clean bench-users-me
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed ## Install, migrate, create the first admin (printed once), serve on 127.0.0.1:8000
+	$(BIN)/backroom bootstrap
+	$(BIN)/backroom serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev-installed ## Run the whole test suite (SQLite; plus PostgreSQL/Redis when BACKROOM_TEST_* are set)
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev-installed ## Format check, lint, and mypy strict
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+format: $(VENV)/.dev-installed ## Reformat and autofix
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+check: lint test ## Everything CI runs: lint, types, tests
+
+bench-users-me: $(VENV)/.installed ## Load-test GET /users/me (see docs/performance.md)
+	$(BIN)/python bench/users_me.py
+
+clean: ## Remove the virtualenv and caches (keeps ./var)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

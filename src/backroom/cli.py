@@ -1,0 +1,162 @@
+"""The ``backroom`` command: serve, migrate, create-user, bootstrap."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from backroom.config import ConfigError, Settings
+
+app = typer.Typer(help="backroom: a headless commerce backend.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+        settings.signing_key  # noqa: B018 - surface a bad key here, not at the first request
+    except (ConfigError, ValueError) as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    return settings
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations (Alembic)."""
+    from backroom.migrations_support import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url)
+    console.print("[green]database is up to date[/green]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Apply migrations, then serve HTTP (N > 1: gunicorn with N uvicorn workers)."""
+    from backroom.server import run
+
+    settings = _settings()
+    if migrate_first:
+        from backroom.migrations_support import upgrade
+
+        upgrade(settings.resolved_database_url)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="backroom-metrics-")
+    run(host=host, port=port, workers=workers, log_level=settings.log_level)
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="Email address (case-insensitive, unique).")],
+    role: Annotated[str, typer.Option(help="customer, staff or admin.")] = "customer",
+    password: Annotated[
+        str | None, typer.Option(help="Password; prompted for when omitted.")
+    ] = None,
+    full_name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a user; exits 1 if the email is already registered."""
+    from backroom.errors import AppError
+    from backroom.users.models import Role
+
+    if role not in {r.value for r in Role}:
+        console.print("[red]--role must be customer, staff or admin[/red]")
+        raise typer.Exit(2)
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    try:
+        asyncio.run(_create_user(settings, email, password, Role(role), full_name or email))
+    except AppError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]created {role} {email}[/green]")
+
+
+async def _create_user(
+    settings: Settings, email: str, password: str, role: object, name: str
+) -> None:
+    from backroom.db import create_engine, create_sessionmaker
+    from backroom.users import service
+    from backroom.users.models import Role
+
+    assert isinstance(role, Role)
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await service.create(
+                session=session,
+                email=email,
+                password=password,
+                full_name=name,
+                role=role,
+                min_password_length=settings.password_min_length,
+            )
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def bootstrap(
+    admin_email: Annotated[
+        str, typer.Option(help="Email of the first admin.")
+    ] = "admin@example.com",
+) -> None:
+    """Migrate and, if no admin exists yet, create one with a random password printed once."""
+    from backroom.migrations_support import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url)
+    password = secrets.token_urlsafe(18)
+    created = asyncio.run(_bootstrap_admin(settings, admin_email, password))
+    if created:
+        console.print(
+            "[bold green]Created the first admin.[/bold green] Sign in with\n"
+            f"  email:    {admin_email}\n  password: {password}\n"
+            "This password is shown only once."
+        )
+    else:
+        console.print("An admin already exists; no account created.")
+
+
+async def _bootstrap_admin(settings: Settings, email: str, password: str) -> bool:
+    from sqlalchemy import select
+
+    from backroom.db import create_engine, create_sessionmaker
+    from backroom.users import service
+    from backroom.users.models import Role, User
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            exists = await session.scalar(select(User.id).where(User.role == Role.ADMIN).limit(1))
+            if exists is not None:
+                return False
+            await session.rollback()  # the write below must begin its own transaction
+            await service.create(
+                session=session,
+                email=email,
+                password=password,
+                full_name="Administrator",
+                role=Role.ADMIN,
+                min_password_length=settings.password_min_length,
+            )
+            return True
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

@@ -1,0 +1,125 @@
+"""The one place configuration is read: `BACKROOM_*` environment variables and `.env`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that look like someone copied an example file: refused as secrets.
+_PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "dev", "test", "example"}
+_MIN_SECRET_LENGTH = 32
+
+OnOff = Literal["on", "off"]
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BACKROOM_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    rate_limit: OnOff = "on"
+    cache: OnOff = "on"
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    tax_rate_bps: int = Field(default=0, ge=0, le=10_000)
+    shipping_cents: int = Field(default=0, ge=0)
+    free_shipping_over_cents: int | None = Field(default=None, ge=0)
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
+    cors_origins: str = ""
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    order_payment_timeout_seconds: int = Field(default=1800, ge=1)
+    webhook_allow_private_urls: bool = False
+
+    # Operational knobs beyond the contract; documented in docs/configuration.md.
+    json_body_limit_bytes: int = Field(default=1024 * 1024, ge=1024)
+    import_body_limit_bytes: int = Field(default=1024**3, ge=1024)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    rate_limit_anonymous: str = "300/minute"
+    rate_limit_user: str = "1200/minute"
+    rate_limit_login_account: str = "10/5minutes"
+    rate_limit_login_address: str = "50/5minutes"
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'backroom.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def rate_limit_enabled(self) -> bool:
+        return self.rate_limit == "on"
+
+    @property
+    def cache_enabled(self) -> bool:
+        return self.cache == "on"
+
+    @cached_property
+    def signing_key(self) -> bytes:
+        """The secret that signs tokens and cursors: given, or generated once into the data dir."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < _MIN_SECRET_LENGTH or value.lower() in _PLACEHOLDER_SECRETS:
+                raise ConfigError(
+                    f"BACKROOM_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} random characters"
+                )
+            return value.encode()
+        return _load_or_create_secret(self.data_dir / "secret_key")
+
+
+def _load_or_create_secret(path: Path) -> bytes:
+    """Read the key file, creating it with mode 0600 if absent.
+
+    The key is written to a private temporary file and hard-linked into place, so
+    several workers starting at once all end up reading the same complete key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_urlsafe(48).encode())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    value = path.read_bytes().strip()
+    if len(value) < _MIN_SECRET_LENGTH:
+        raise ConfigError(f"{path} holds fewer than {_MIN_SECRET_LENGTH} bytes")
+    return value

@@ -1,0 +1,29 @@
+"""What the running app holds: built once in the lifespan, reached through ``app.state.ctx``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backroom.config import Settings
+from backroom.ratelimit import RateLimiter
+from backroom.users.state import UserStateCache
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    limiter: RateLimiter
+    user_states: UserStateCache
+    redis: Redis | None
+    migration_head: str | None
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

@@ -1,0 +1,97 @@
+"""The application factory: routers, middleware, error handlers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from backroom import __version__, errors, logs, openapi
+from backroom.auth.router import router as auth_router
+from backroom.config import Settings
+from backroom.context import AppContext
+from backroom.db import create_engine, create_sessionmaker
+from backroom.middleware import ConventionsMiddleware
+from backroom.migrations_support import head_revision
+from backroom.ops import docs
+from backroom.ops.router import router as ops_router
+from backroom.ratelimit import RateLimiter, RateLimitMiddleware
+from backroom.redis_client import create_redis
+from backroom.routing import make_router
+from backroom.users.router import router as users_router
+from backroom.users.state import UserStateCache
+
+API_PREFIX = "/api/v1"
+_EXPOSED_HEADERS = [
+    "ETag", "Location", "Link", "Retry-After", "X-Request-ID", "Idempotent-Replayed",
+    "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+]  # fmt: skip
+
+
+def _api_router() -> APIRouter:
+    api = make_router(prefix=API_PREFIX)
+    for router in (auth_router, users_router):
+        api.include_router(router)
+    return api
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logs.configure(settings.log_level)
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    limiter = RateLimiter(settings)
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        limiter=limiter,
+        user_states=UserStateCache(sessionmaker),
+        redis=redis,
+        migration_head=head_revision(),
+    )
+    settings.signing_key  # noqa: B018 - fail at start-up, not on the first request
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
+
+    app = FastAPI(
+        title="backroom",
+        version=__version__,
+        description="A headless commerce backend.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    openapi.install(app)
+    app.include_router(ops_router)
+    docs.install(app)
+    app.include_router(_api_router())
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=_EXPOSED_HEADERS,
+    )
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
+    app.add_middleware(ConventionsMiddleware, settings=settings)
+    return app
+
+
+def factory() -> FastAPI:
+    """Entry point for servers (``uvicorn --factory backroom.main:factory``)."""
+    return create_app()

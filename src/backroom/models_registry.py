@@ -1,0 +1,8 @@
+"""Imports every models module so ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def load() -> None:
+    from backroom.auth import models as _auth  # noqa: F401
+    from backroom.users import models as _users  # noqa: F401

@@ -1,0 +1,53 @@
+"""A short-lived, per-process cache of what every authenticated request needs to know
+about its user: role, active flag, and the instant before which tokens are void.
+
+Entries live 30 s, so a deactivation, role change or password change reaches
+every instance within the contract's 60 s without a query on every request.
+Changes made by this process invalidate its entry at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from cachetools import TTLCache
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backroom.users.models import Role, User
+
+TTL_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    role: Role
+    is_active: bool
+    tokens_valid_after: datetime
+
+
+class UserStateCache:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._cache: TTLCache[uuid.UUID, UserState | None] = TTLCache(
+            maxsize=100_000, ttl=TTL_SECONDS
+        )
+
+    async def get(self, user_id: uuid.UUID) -> UserState | None:
+        try:
+            return self._cache[user_id]
+        except KeyError:
+            pass
+        stmt = select(User.role, User.is_active, User.tokens_valid_after).where(
+            User.id == user_id, User.erased_at.is_(None)
+        )
+        async with self._sessionmaker() as session:
+            row = (await session.execute(stmt)).one_or_none()
+        state = None if row is None else UserState(Role(row[0]), row[1], row[2])
+        self._cache[user_id] = state
+        return state
+
+    def invalidate(self, user_id: uuid.UUID) -> None:
+        self._cache.pop(user_id, None)
