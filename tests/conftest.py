@@ -17,7 +17,7 @@ from httpx import ASGITransport, AsyncClient
 
 from backroom.config import Settings
 from backroom.main import create_app
-from tests import backends
+from tests import backends, live
 from tests.factories import Actors
 
 PG_URL = os.environ.get("BACKROOM_TEST_DATABASE_URL")
@@ -93,3 +93,14 @@ def actors(app: FastAPI, client: AsyncClient) -> Actors:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Keep each backend's tests together so session fixtures are built once per backend.
     items.sort(key=lambda item: "postgres" in item.nodeid)
+
+
+@pytest.fixture(scope="session")
+def server(
+    backend: backends.Backend, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[live.LiveServer]:
+    """A real ``backroom serve`` on loopback, with its own database, shared by a session."""
+    workdir = tmp_path_factory.mktemp(f"live-{backend.name}")
+    env = live.live_env(backend.name, workdir, PG_URL, REDIS_URL)
+    with live.serve(env) as running:
+        yield running

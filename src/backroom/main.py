@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    openapi.install(app)
+    openapi.install(app, password_min_length=settings.password_min_length)
     app.include_router(ops_router)
     docs.install(app)
     app.include_router(_api_router())

@@ -67,11 +67,24 @@ def _add_universal(operation: dict[str, Any]) -> None:
     if operation.get("parameters"):
         codes.append(422)
     for code, spec in problems(*codes).items():
-        responses.setdefault(str(code), spec)
+        if code == 422 or str(code) not in responses:
+            responses[str(code)] = spec
     responses.pop("default", None)
 
 
-def install(app: FastAPI) -> None:
+def _password_bounds(components: dict[str, Any], min_length: int) -> None:
+    """New passwords' minimum is configuration, so it is written into the schema here."""
+    for name, field in (
+        ("RegisterRequest", "password"),
+        ("UserCreate", "password"),
+        ("PasswordChange", "new_password"),
+    ):
+        prop = components.get(name, {}).get("properties", {}).get(field)
+        if prop is not None:
+            prop["minLength"] = min_length
+
+
+def install(app: FastAPI, *, password_min_length: int) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -89,6 +102,7 @@ def install(app: FastAPI) -> None:
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
                 _add_universal(operation)
+        _password_bounds(components, password_min_length)
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         app.openapi_schema = schema

@@ -21,7 +21,12 @@ T = TypeVar("T")
 
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
 CursorQuery = Annotated[
-    str | None, Query(max_length=1024, description="Opaque cursor from the previous page.")
+    str | None,
+    Query(
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description="Opaque cursor from the previous page's next_cursor.",
+    ),
 ]
 
 

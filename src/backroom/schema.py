@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.errors import NotFound
 
@@ -23,3 +24,16 @@ def parse_id(value: str, what: str = "resource") -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise NotFound(f"No such {what}.") from None
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omittable() -> Any:
+    """A PATCH field that may be left out but is never null: absent means "unchanged".
+
+    Typed ``Any`` so it can default a non-optional annotation; the default is never
+    seen by callers, who read only the fields that were set (``exclude_unset``).
+    """
+    return Field(default=None, json_schema_extra=_drop_default)

@@ -5,12 +5,12 @@ from typing import Annotated, Literal
 from pydantic import EmailStr, Field, StrictStr
 
 from backroom.schema import InputModel, OutputModel
-from backroom.users.schemas import FullName, Password
+from backroom.users.schemas import FullName, NewPassword, Password
 
 
 class RegisterRequest(InputModel):
     email: Annotated[EmailStr, Field(max_length=320)]
-    password: Password
+    password: NewPassword
     full_name: FullName
 
 

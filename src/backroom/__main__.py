@@ -1,0 +1,3 @@
+from backroom.cli import app
+
+app(prog_name="backroom")

@@ -1,0 +1,89 @@
+"""Behaviour that only a real server and a real socket can show."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import live
+from tests.backends import Backend
+
+pytestmark = pytest.mark.live
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def test_huge_declared_body_is_refused_before_it_is_sent(server: live.LiveServer) -> None:
+    # Announce 2 GB and send none of it: the answer must come at once.
+    request = (
+        b"POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 2000000000\r\n\r\n"
+    )
+    response = _raw(server.url, request)
+    assert response.startswith(b"HTTP/1.1 413")
+    assert b"application/problem+json" in response
+
+
+def test_uri_and_header_limits_over_real_http(server: live.LiveServer) -> None:
+    assert httpx.get(f"{server.url}/healthz?q={'a' * 9000}").status_code == 414
+    headers = {f"X-Pad-{i}": "v" * 1000 for i in range(40)}
+    assert httpx.get(f"{server.url}/healthz", headers=headers).status_code == 431
+
+
+def test_register_and_sign_in_over_real_http(server: live.LiveServer) -> None:
+    email, password = "live@example.com", "a-very-long-password-1"
+    created = httpx.post(
+        f"{server.url}/api/v1/auth/register",
+        json={"email": email, "password": password, "full_name": "Live"},
+    )
+    assert created.status_code in (201, 409)
+    token = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"email": email, "password": password}
+    )
+    assert token.status_code == 200
+    me = httpx.get(
+        f"{server.url}/api/v1/users/me",
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+    assert me.json()["email"] == email
+
+
+def test_several_workers_serve_and_share_metrics(backend: Backend, tmp_path: Path) -> None:
+    env = live.live_env(
+        backend.name, tmp_path, os.environ.get("BACKROOM_TEST_DATABASE_URL"),
+        os.environ.get("BACKROOM_TEST_REDIS_URL"),
+    )  # fmt: skip
+    with live.serve(env, workers=2) as running:
+        with httpx.Client(base_url=running.url) as http:
+            for _ in range(40):
+                http.get("/healthz")
+                response = httpx.get(f"{running.url}/metrics")  # new connection each time
+                assert response.status_code == 200
+            metrics = http.get("/metrics").text
+        series = 'backroom_http_requests_total{method="GET",route="/healthz",status="200"}'
+        line = next(ln for ln in metrics.splitlines() if ln.startswith(series))
+        # Every worker's count is in the one scrape, whichever worker answered it.
+        assert float(line.rsplit(" ", 1)[1]) == 40.0
+        children = subprocess.run(
+            ["pgrep", "-P", str(running.process.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert len(children) == 2
