@@ -17,6 +17,7 @@ from backroom.users.state import UserStateCache
 class AppContext:
     settings: Settings
     engine: AsyncEngine
+    read_engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     limiter: RateLimiter
     user_states: UserStateCache
@@ -24,6 +25,7 @@ class AppContext:
     migration_head: str | None
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    # async on purpose: FastAPI runs plain-def dependencies in a thread pool.
     ctx: AppContext = request.app.state.ctx
     return ctx

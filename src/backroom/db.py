@@ -87,7 +87,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout. A connection found dead
+        # fails its request with a 503 and SQLAlchemy then recycles the whole pool.
+        pool_pre_ping=False,
         connect_args={"timeout": 5, "command_timeout": 30},
     )
 
@@ -109,8 +111,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        immediate = options.get(SQLITE_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, for single reads: no BEGIN/ROLLBACK round trips around a SELECT."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -120,9 +130,16 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE).
 
-    Call first in a use case that will write, before any read, so concurrent
-    writers queue on the lock instead of deadlocking on an upgrade.
+    SQLite can't upgrade a read transaction to a write one while another writer
+    has committed (it fails at once with "database is locked"), so a read-only
+    transaction already open (a dependency loaded the user, say) is ended first.
+    Loaded objects stay usable (``expire_on_commit=False``); re-read anything
+    whose freshness matters after this call.
     """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() must come before the use case's first change")
+    if session.in_transaction():
+        await session.commit()
     await session.connection(execution_options={SQLITE_IMMEDIATE: True})
 
 

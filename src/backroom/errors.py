@@ -220,6 +220,7 @@ def _is_connect(exc: DBAPIError) -> bool:
     text = f"{type(exc.orig).__name__} {exc.orig}".lower()
     markers = (
         "connect", "connection", "closed", "cannot perform operation", "terminat", "unable to open",
+        "database is locked",
     )  # fmt: skip
     return any(m in text for m in markers)
 

@@ -5,21 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from backroom import __version__, errors, logs, openapi
 from backroom.auth.router import router as auth_router
 from backroom.config import Settings
 from backroom.context import AppContext
-from backroom.db import create_engine, create_sessionmaker
+from backroom.db import autocommit, create_engine, create_sessionmaker
 from backroom.middleware import ConventionsMiddleware
 from backroom.migrations_support import head_revision
 from backroom.ops import docs
 from backroom.ops.router import router as ops_router
 from backroom.ratelimit import RateLimiter, RateLimitMiddleware
 from backroom.redis_client import create_redis
-from backroom.routing import make_router
 from backroom.users.router import router as users_router
 from backroom.users.state import UserStateCache
 
@@ -30,11 +29,11 @@ _EXPOSED_HEADERS = [
 ]  # fmt: skip
 
 
-def _api_router() -> APIRouter:
-    api = make_router(prefix=API_PREFIX)
+def _include_api(app: FastAPI) -> None:
+    # Included one level deep (not through a parent /api/v1 router): every level of
+    # nesting costs route-matching work on every request.
     for router in (auth_router, users_router):
-        api.include_router(router)
-    return api
+        app.include_router(router, prefix=API_PREFIX)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,12 +43,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sessionmaker = create_sessionmaker(engine)
     limiter = RateLimiter(settings)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
+    read_engine = autocommit(engine)
     ctx = AppContext(
         settings=settings,
         engine=engine,
+        read_engine=read_engine,
         sessionmaker=sessionmaker,
         limiter=limiter,
-        user_states=UserStateCache(sessionmaker),
+        user_states=UserStateCache(read_engine, enabled=settings.cache_enabled),
         redis=redis,
         migration_head=head_revision(),
     )
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app, password_min_length=settings.password_min_length)
     app.include_router(ops_router)
     docs.install(app)
-    app.include_router(_api_router())
+    _include_api(app)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -87,7 +89,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=_EXPOSED_HEADERS,
     )
-    app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(ConventionsMiddleware, settings=settings)
     return app
 

@@ -146,9 +146,11 @@ class ConventionsMiddleware:
         await send({"type": "http.response.body", "body": b""})
 
     def _wrap_send(self, scope: Scope, send: Send, request_id: str, state: dict[str, Any]) -> Send:
+        state["method"] = scope["method"]
         is_head = scope["method"] == "HEAD"
         if is_head:
             scope["method"] = "GET"
+        personal = _header(scope, b"authorization") is not None
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -160,6 +162,8 @@ class ConventionsMiddleware:
                 if headers.get("content-type", "").startswith("text/html"):
                     headers["Content-Security-Policy"] = _HTML_CSP
                     headers["X-Frame-Options"] = "DENY"
+                if personal and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"  # never cache what a token unlocked
                 if status in (204, 304) and "content-length" in headers:
                     del headers["content-length"]
             elif message["type"] == "http.response.body" and (
@@ -177,14 +181,15 @@ class ConventionsMiddleware:
             route_template(app, route) if route is not None and app is not None else "<unmatched>"
         )
         status = state["status"]
-        metrics.observe_request(template, scope["method"], status, elapsed)
+        method = str(state.get("method") or scope["method"])
+        metrics.observe_request(template, method, status, elapsed)
         if self.settings.access_log:
             client = scope.get("client")
             access_log.info(
                 "request",
                 extra={
                     "request_id": request_id,
-                    "method": scope["method"],
+                    "method": method,
                     "path": scope["path"],
                     "route": template,
                     "status": status,

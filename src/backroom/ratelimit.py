@@ -54,8 +54,14 @@ class RateLimiter:
         storage: Storage
         if settings.redis_url:
             uri = "async+" + settings.redis_url
+            # Short timeouts: a stalled Redis must make the limiter fail open, not hang.
             storage = RedisStorage(
-                uri, implementation="redispy", key_prefix="backroom-rl", wrap_exceptions=True
+                uri,
+                implementation="redispy",
+                key_prefix="backroom-rl",
+                wrap_exceptions=True,
+                socket_timeout=1.0,
+                socket_connect_timeout=1.0,
             )
         else:
             storage = MemoryStorage()

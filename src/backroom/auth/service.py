@@ -48,6 +48,7 @@ async def login(
         await limiter.hit(limiter.login_address, "login", address)
         raise Unauthorized(_BAD_LOGIN)
     await limiter.clear(limiter.login_account, "login", account)
+    await begin_write(session)
     pair = await _issue(session, settings, user.id, uuid.uuid4())
     await session.commit()
     return pair

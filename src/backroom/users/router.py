@@ -67,8 +67,9 @@ def _guard(request: Request, user: User) -> None:
 
 
 @router.get("/me", response_model=UserRead, responses=problems(304))
-async def read_me(request: Request, me: Me) -> Response:
-    return _read(request, me)
+async def read_me(request: Request, principal: CurrentUser, ctx: Ctx) -> Response:
+    user = await service.read(engine=ctx.read_engine, user_id=principal.id)
+    return json_response(request, user, etag=True)
 
 
 @router.patch("/me", response_model=UserRead, responses=problems(412))

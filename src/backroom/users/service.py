@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backroom.auth import passwords
 from backroom.auth.models import RefreshToken
@@ -16,6 +16,7 @@ from backroom.auth.tokens import truncate_ms
 from backroom.db import begin_write, utcnow
 from backroom.errors import Conflict, NotFound, Unprocessable
 from backroom.users.models import Role, User
+from backroom.users.schemas import UserRead
 
 
 def normalize_email(email: str) -> str:
@@ -64,6 +65,22 @@ async def get(*, session: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
+# Built once: constructing a SELECT costs more CPU than running it.
+_READ = select(
+    User.id, User.email, User.full_name, User.role,
+    User.is_active, User.created_at, User.updated_at,
+).where(User.id == bindparam("user_id"), User.erased_at.is_(None))  # fmt: skip
+
+
+async def read(*, engine: AsyncEngine, user_id: uuid.UUID) -> UserRead:
+    """The public fields of a user in one autocommit SELECT (the hot ``/users/me`` path)."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(_READ, {"user_id": user_id})).one_or_none()
+    if row is None:
+        raise NotFound("No such user.")
+    return UserRead.model_validate(row)
+
+
 async def get_by_email(*, session: AsyncSession, email: str) -> User | None:
     stmt = select(User).where(User.email == normalize_email(email), User.erased_at.is_(None))
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -86,9 +103,13 @@ async def list_(
 
 async def update_profile(*, session: AsyncSession, user: User, changes: dict[str, Any]) -> User:
     """Apply already-validated changes (full_name, role, is_active). Commits."""
+    await begin_write(session)
+    await session.refresh(user)
     for key, value in changes.items():
         setattr(user, key, value)
     if changes.get("is_active") is False:
+        # Also voids access tokens for good: reactivation must not revive them.
+        user.tokens_valid_after = truncate_ms(utcnow())
         await _revoke_all_refresh_tokens(session, user.id)
     user.updated_at = utcnow()
     await session.commit()
@@ -113,7 +134,10 @@ async def change_password(
     if not await passwords.verify_password(user.password_hash, current):
         raise Unprocessable.field("current_password", "is incorrect")
     check_password_policy(new, min_password_length, field="new_password")
-    user.password_hash = await passwords.hash_password(new)
+    new_hash = await passwords.hash_password(new)
+    await begin_write(session)
+    await session.refresh(user)
+    user.password_hash = new_hash
     user.tokens_valid_after = truncate_ms(utcnow())
     user.updated_at = utcnow()
     await _revoke_all_refresh_tokens(session, user.id)
@@ -124,6 +148,8 @@ async def erase(*, session: AsyncSession, user: User, actor_id: uuid.UUID) -> No
     """Erase personal data but keep the row, so orders still point at a customer. Commits."""
     if user.id == actor_id:
         raise Conflict("You cannot delete your own account.")
+    await begin_write(session)
+    await session.refresh(user)
     now = utcnow()
     user.email = f"erased-{user.id.hex}@invalid"
     user.full_name = ""

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cachetools import TTLCache
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backroom.users.models import Role, User
 
 TTL_SECONDS = 30
+_STATE = select(User.role, User.is_active, User.tokens_valid_after).where(
+    User.id == bindparam("user_id"), User.erased_at.is_(None)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +32,10 @@ class UserState:
 
 
 class UserStateCache:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, read_engine: AsyncEngine, *, enabled: bool) -> None:
+        self._engine = read_engine
         self._cache: TTLCache[uuid.UUID, UserState | None] = TTLCache(
-            maxsize=100_000, ttl=TTL_SECONDS
+            maxsize=100_000 if enabled else 0, ttl=TTL_SECONDS
         )
 
     async def get(self, user_id: uuid.UUID) -> UserState | None:
@@ -40,13 +43,11 @@ class UserStateCache:
             return self._cache[user_id]
         except KeyError:
             pass
-        stmt = select(User.role, User.is_active, User.tokens_valid_after).where(
-            User.id == user_id, User.erased_at.is_(None)
-        )
-        async with self._sessionmaker() as session:
-            row = (await session.execute(stmt)).one_or_none()
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_STATE, {"user_id": user_id})).one_or_none()
         state = None if row is None else UserState(Role(row[0]), row[1], row[2])
-        self._cache[user_id] = state
+        if self._cache.maxsize:
+            self._cache[user_id] = state
         return state
 
     def invalidate(self, user_id: uuid.UUID) -> None:
