@@ -35,8 +35,10 @@ def free_port() -> int:
 
 
 def live_env(
-    backend: str, workdir: Path, pg_url: str | None, redis_url: str | None
+    backend: str, workdir: Path, pg_url: str | None, redis_url: str | None, *, name: str = "live"
 ) -> dict[str, str]:
+    """Environment for a server with its own database (PostgreSQL: ``<test db>_<name>``,
+    dropped and recreated, so give each concurrently running server its own name)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKROOM_")}
     env.update(
         BACKROOM_DATA_DIR=str(workdir / "data"),
@@ -46,7 +48,7 @@ def live_env(
     )
     if backend == "postgres":
         assert pg_url and redis_url
-        env["BACKROOM_DATABASE_URL"] = sibling_database_url(pg_url, "_live")
+        env["BACKROOM_DATABASE_URL"] = sibling_database_url(pg_url, f"_{name}")
         asyncio.run(_recreate_database(env["BACKROOM_DATABASE_URL"]))
         base, _, db = redis_url.rpartition("/")
         env["BACKROOM_REDIS_URL"] = f"{base}/{(int(db or 0) + 1) % 16}"

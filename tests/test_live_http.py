@@ -70,7 +70,7 @@ def test_register_and_sign_in_over_real_http(server: live.LiveServer) -> None:
 def test_several_workers_serve_and_share_metrics(backend: Backend, tmp_path: Path) -> None:
     env = live.live_env(
         backend.name, tmp_path, os.environ.get("BACKROOM_TEST_DATABASE_URL"),
-        os.environ.get("BACKROOM_TEST_REDIS_URL"),
+        os.environ.get("BACKROOM_TEST_REDIS_URL"), name="workers",
     )  # fmt: skip
     with live.serve(env, workers=2) as running:
         with httpx.Client(base_url=running.url) as http:

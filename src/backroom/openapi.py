@@ -20,9 +20,11 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state.",
     412: "If-Match did not match the current ETag.",
     413: "The body is larger than this endpoint accepts.",
+    414: "The URI is longer than 8 KiB.",
     415: "The body's Content-Type is not accepted here.",
     422: "The input breaks the schema or a business rule.",
     429: "Rate limited; see Retry-After.",
+    431: "The request headers exceed 32 KiB.",
     500: "Unexpected error; quote the request id.",
     503: "Not ready or shedding load; see Retry-After.",
 }
@@ -61,7 +63,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def _add_universal(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    codes = [429, 500, 503]
+    codes = [414, 429, 431, 500, 503]
     if operation.get("requestBody"):
         codes += [400, 413, 415, 422]
     if operation.get("parameters"):

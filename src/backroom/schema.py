@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from backroom.errors import NotFound
+
+# Text that can be stored: PostgreSQL refuses NUL in text columns, so it is refused
+# at the edge (422) instead of failing in the database (500). Lone surrogates are
+# already refused by Pydantic.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[StrictStr, Field(pattern=NO_NUL)]
 
 
 class InputModel(BaseModel):

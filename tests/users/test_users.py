@@ -134,3 +134,13 @@ async def test_unknown_and_malformed_ids_are_404(client: AsyncClient, actors: Ac
     assert_problem(await client.get(f"{USERS}/{uuid.uuid4()}", headers=admin.headers), 404)
     assert_problem(await client.get(f"{USERS}/not-an-id", headers=admin.headers), 404)
     assert_problem(await client.delete(f"{USERS}/{uuid.uuid4()}", headers=admin.headers), 404)
+
+
+async def test_nul_characters_are_422_not_a_database_error(
+    client: AsyncClient, actors: Actors
+) -> None:
+    user = await actors.customer()
+    response = await client.patch(ME, headers=user.headers, json={"full_name": "a\u0000b"})
+    assert_problem(response, 422)
+    login = await client.post("/api/v1/auth/token", json={"email": "a\u0000@x.io", "password": "p"})
+    assert_problem(login, 422)

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, StrictStr
 
-from backroom.schema import InputModel, OutputModel
+from backroom.schema import InputModel, OutputModel, Text
 from backroom.users.schemas import FullName, NewPassword, Password
 
 
@@ -15,7 +15,7 @@ class RegisterRequest(InputModel):
 
 
 class TokenRequest(InputModel):
-    email: Annotated[StrictStr, Field(min_length=1, max_length=320)]
+    email: Annotated[Text, Field(min_length=1, max_length=320)]
     password: Password
 
 

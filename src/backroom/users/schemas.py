@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from pydantic import EmailStr, Field, StrictBool, StrictStr
 
 from backroom.pagination import Page
-from backroom.schema import InputModel, OutputModel, omittable
+from backroom.schema import InputModel, OutputModel, Text, omittable
 
-FullName = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+FullName = Annotated[Text, Field(min_length=1, max_length=200)]
 # The policy (length, common list) is checked in the service, where settings are known;
 # this bound only stops absurd payloads before hashing.
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
