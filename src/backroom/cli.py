@@ -53,6 +53,7 @@ def serve(
         from backroom.migrations_support import upgrade
 
         upgrade(settings.resolved_database_url)
+    os.environ["BACKROOM_WORKERS"] = str(workers)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="backroom-metrics-")
     run(host=host, port=port, workers=workers, log_level=settings.log_level)

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     rate_limit_user: str = "1200/minute"
     rate_limit_login_account: str = "10/5minutes"
     rate_limit_login_address: str = "50/5minutes"
+    # Set by `backroom serve --workers N`: an in-process cache is only safe in one process.
+    workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"
     access_log: bool = True
 

@@ -8,6 +8,7 @@ from fastapi import Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backroom.catalog.cache import ProductCache
 from backroom.config import Settings
 from backroom.ratelimit import RateLimiter
 from backroom.users.state import UserStateCache
@@ -21,6 +22,7 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     limiter: RateLimiter
     user_states: UserStateCache
+    product_cache: ProductCache
     redis: Redis | None
     migration_head: str | None
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from starlette.middleware.cors import CORSMiddleware
 
 from backroom import __version__, errors, logs, openapi
 from backroom.auth.router import router as auth_router
+from backroom.catalog.cache import MemoryCache, NoCache, ProductCache, RedisCache
+from backroom.catalog.categories_router import router as categories_router
+from backroom.catalog.router import router as products_router
 from backroom.config import Settings
 from backroom.context import AppContext
 from backroom.db import autocommit, create_engine, create_sessionmaker
+from backroom.inventory.router import router as inventory_router
 from backroom.middleware import ConventionsMiddleware
 from backroom.migrations_support import head_revision
 from backroom.ops import docs
@@ -23,6 +29,7 @@ from backroom.users.router import router as users_router
 from backroom.users.state import UserStateCache
 
 API_PREFIX = "/api/v1"
+log = logging.getLogger("backroom")
 _EXPOSED_HEADERS = [
     "ETag", "Location", "Link", "Retry-After", "X-Request-ID", "Idempotent-Replayed",
     "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
@@ -32,8 +39,23 @@ _EXPOSED_HEADERS = [
 def _include_api(app: FastAPI) -> None:
     # Included one level deep (not through a parent /api/v1 router): every level of
     # nesting costs route-matching work on every request.
-    for router in (auth_router, users_router):
+    for router in (
+        auth_router, users_router, categories_router, products_router, inventory_router,
+    ):  # fmt: skip
         app.include_router(router, prefix=API_PREFIX)
+
+
+def _product_cache(settings: Settings, redis: Redis | None) -> ProductCache:
+    if not settings.cache_enabled:
+        return NoCache()
+    if redis is not None:
+        return RedisCache(redis)
+    if settings.workers > 1:
+        # Per-process caches would serve each other's stale copies: without Redis
+        # to share one, several workers go to the database every time.
+        log.warning("product cache off: %d workers and no BACKROOM_REDIS_URL", settings.workers)
+        return NoCache()
+    return MemoryCache()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessionmaker=sessionmaker,
         limiter=limiter,
         user_states=UserStateCache(read_engine, enabled=settings.cache_enabled),
+        product_cache=_product_cache(settings, redis),
         redis=redis,
         migration_head=head_revision(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
 from backroom.errors import NotFound
 
@@ -14,6 +14,19 @@ from backroom.errors import NotFound
 # already refused by Pydantic.
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[StrictStr, Field(pattern=NO_NUL)]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: 5.0 is the integer 5 (JSON Schema agrees). Strings
+    # and booleans still fail the strict integer check after this.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Use as Annotated[int, Field(strict=True, ge=…, le=…), WHOLE]: in that order the
+# bounds still reach the JSON Schema as minimum/maximum.
+WHOLE = BeforeValidator(_whole_number)
 
 
 class InputModel(BaseModel):

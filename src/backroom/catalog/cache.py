@@ -1,0 +1,137 @@
+"""The server-side cache of product representations: in-process, or Redis shared
+by every instance.
+
+Entries carry a rank derived from the product's ``version`` and an offer only
+replaces an entry of lower rank, so a slow reader can't put back what a writer
+has just replaced. A representation of version v ranks 2v; after a change to
+version v commits, the writer stores the new representation, or, when it doesn't
+have it, a tombstone ranked 2v - 1: above every older representation, below the
+fresh one that the next read will offer. Redis does the compare-and-set in one
+Lua script. If Redis is down the cache is bypassed (every read goes to the
+database) and a warning is logged; an entry whose replacement failed to reach
+Redis during an outage can outlive it by at most the TTL.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from cachetools import TTLCache
+from redis.asyncio import Redis
+
+log = logging.getLogger("backroom.cache")
+
+TTL_SECONDS = 300
+_VERSION_WIDTH = 20
+_SEP = b"\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedProduct:
+    rank: int
+    is_active: bool
+    etag: str
+    last_modified: str
+    body: bytes  # empty: a tombstone, not servable
+
+    @property
+    def servable(self) -> bool:
+        return bool(self.body)
+
+    def pack(self) -> bytes:
+        head = f"{self.rank:0{_VERSION_WIDTH}d}".encode()
+        flags = b"1" if self.is_active else b"0"
+        fields = (head, flags, self.etag.encode(), self.last_modified.encode(), self.body)
+        return _SEP.join(fields)
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> CachedProduct:
+        head, flags, etag, modified, body = raw.split(_SEP, 4)
+        return cls(int(head), flags == b"1", etag.decode(), modified.decode(), body)
+
+
+def rank(version: int) -> int:
+    return 2 * version
+
+
+def tombstone(version: int) -> CachedProduct:
+    """Version ``version`` has committed: older copies are stale, a fresh read replaces this."""
+    return CachedProduct(rank(version) - 1, False, "", "", b"")
+
+
+class ProductCache(Protocol):
+    async def get(self, product_id: uuid.UUID) -> CachedProduct | None: ...
+
+    async def offer(self, product_id: uuid.UUID, entry: CachedProduct) -> None: ...
+
+
+class NoCache:
+    async def get(self, product_id: uuid.UUID) -> CachedProduct | None:
+        return None
+
+    async def offer(self, product_id: uuid.UUID, entry: CachedProduct) -> None:
+        return None
+
+
+class MemoryCache:
+    """One process's cache. Compare-and-set needs no lock: there is no await inside."""
+
+    def __init__(self, maxsize: int = 50_000) -> None:
+        self._entries: TTLCache[uuid.UUID, CachedProduct] = TTLCache(maxsize, TTL_SECONDS)
+
+    async def get(self, product_id: uuid.UUID) -> CachedProduct | None:
+        return self._entries.get(product_id)
+
+    async def offer(self, product_id: uuid.UUID, entry: CachedProduct) -> None:
+        current = self._entries.get(product_id)
+        if current is None or current.rank < entry.rank:
+            self._entries[product_id] = entry
+
+
+# Set KEYS[1] to ARGV[1] only if absent or holding an older version (the first
+# 20 bytes of the value are the zero-padded version).
+_OFFER = """
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(string.sub(current, 1, 20)) >= tonumber(string.sub(ARGV[1], 1, 20)) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
+class RedisCache:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._offer = redis.register_script(_OFFER)
+        self._quiet_until = 0.0
+
+    @staticmethod
+    def _key(product_id: uuid.UUID) -> str:
+        return f"backroom:product:{product_id}"
+
+    async def get(self, product_id: uuid.UUID) -> CachedProduct | None:
+        try:
+            raw = await self._redis.get(self._key(product_id))
+        except Exception:
+            self._warn()
+            return None
+        if not raw:
+            return None
+        return CachedProduct.unpack(raw if isinstance(raw, bytes) else raw.encode())
+
+    async def offer(self, product_id: uuid.UUID, entry: CachedProduct) -> None:
+        try:
+            await self._offer(keys=[self._key(product_id)], args=[entry.pack(), TTL_SECONDS])
+        except Exception:
+            self._warn()
+
+    def _warn(self) -> None:
+        now = time.monotonic()
+        if now >= self._quiet_until:  # one warning per 30 s, not one per request
+            self._quiet_until = now + 30
+            log.warning("product cache unavailable; reading from the database", exc_info=True)

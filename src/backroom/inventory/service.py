@@ -1,0 +1,142 @@
+"""The stock ledger: stock changes only here, one movement per change, never below zero.
+
+``apply`` is the building block other use cases (product creation, orders,
+imports) call inside their own transaction; ``record`` is the staff use case.
+The change is one conditional UPDATE (``stock + delta >= 0``), atomic on both
+databases without explicit row locks, and the movement stores the stock it left.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backroom.catalog.models import Product
+from backroom.db import begin_write, utcnow
+from backroom.errors import Conflict, NotFound, Unprocessable
+from backroom.inventory.models import Reason, StockMovement
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    movement: StockMovement
+    version: int
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+
+async def apply(
+    *,
+    session: AsyncSession,
+    product_id: uuid.UUID,
+    delta: int,
+    reason: Reason,
+    note: str | None = None,
+    actor_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Applied:
+    """Change stock by ``delta`` and write its movement. Flushes; the caller commits.
+
+    Raises 404 for a missing product and 409 if stock would go below zero.
+    """
+    if delta == 0:
+        raise Unprocessable.field("delta", "must not be zero")
+    now = now or utcnow()
+    result = await session.execute(
+        update(Product)
+        .where(
+            Product.id == product_id,
+            Product.deleted_at.is_(None),
+            Product.stock + delta >= 0,
+        )
+        .values(stock=Product.stock + delta, version=Product.version + 1, updated_at=now)
+        .returning(Product.stock, Product.version)
+        .execution_options(synchronize_session=False)
+    )
+    row = result.one_or_none()
+    if row is None:
+        exists = await session.scalar(
+            select(Product.id).where(Product.id == product_id, Product.deleted_at.is_(None))
+        )
+        if exists is None:
+            raise NotFound("No such product.")
+        raise InsufficientStock(
+            "Stock cannot go below zero.", extra={"product_ids": [str(product_id)]}
+        )
+    movement = StockMovement(
+        product_id=product_id,
+        delta=delta,
+        reason=reason.value,
+        note=note,
+        stock_after=row.stock,
+        actor_id=actor_id,
+        created_at=now,
+    )
+    session.add(movement)
+    await session.flush()
+    return Applied(movement, row.version)
+
+
+async def record(
+    *,
+    session: AsyncSession,
+    product_id: uuid.UUID,
+    delta: int,
+    reason: Reason,
+    note: str | None,
+    actor_id: uuid.UUID,
+) -> Applied:
+    """A staff stock movement (restock, correction, damage, return). Commits."""
+    await begin_write(session)
+    applied = await apply(
+        session=session,
+        product_id=product_id,
+        delta=delta,
+        reason=reason,
+        note=note,
+        actor_id=actor_id,
+    )
+    await session.commit()
+    return applied
+
+
+async def get(
+    *, session: AsyncSession, product_id: uuid.UUID, movement_id: uuid.UUID
+) -> StockMovement:
+    stmt = select(StockMovement).where(
+        StockMovement.id == movement_id, StockMovement.product_id == product_id
+    )
+    movement = (await session.execute(stmt)).scalar_one_or_none()
+    if movement is None:
+        raise NotFound("No such stock movement.")
+    return movement
+
+
+async def list_(
+    *,
+    session: AsyncSession,
+    product_id: uuid.UUID,
+    limit: int,
+    after: Sequence[Any] | None,
+) -> tuple[list[StockMovement], list[Any] | None]:
+    """The ledger, newest first, keyset-paged on (created_at, id)."""
+    exists = await session.scalar(select(Product.id).where(Product.id == product_id))
+    if exists is None:
+        raise NotFound("No such product.")
+    stmt = select(StockMovement).where(StockMovement.product_id == product_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(StockMovement.created_at, StockMovement.id) < tuple_(*after))
+    stmt = stmt.order_by(StockMovement.created_at.desc(), StockMovement.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(stmt)).scalars())
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], [last.created_at.isoformat(), str(last.id)]
