@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await engine.dispose()
+            await limiter.close()
             if redis is not None:
                 await redis.aclose()
 

@@ -107,6 +107,16 @@ class RateLimiter:
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
         return Decision(ok, item.amount, max(0, stats.remaining), reset_after)
 
+    async def close(self) -> None:
+        """Close the limiter's own Redis connections (limits keeps its client on its bridge)."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        closer = getattr(client, "aclose", None)
+        if closer is not None:
+            try:
+                await closer()
+            except Exception:  # closing a dead connection must not fail shutdown
+                log.debug("rate limiter connection close failed", exc_info=True)
+
 
 def client_address(scope: Scope) -> str:
     client = scope.get("client")
