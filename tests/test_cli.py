@@ -54,9 +54,11 @@ def test_bootstrap_prints_a_password_once(env, tmp_path) -> None:  # type: ignor
     first = runner.invoke(app, ["bootstrap"])
     assert first.exit_code == 0, first.output
     assert "password:" in first.output
+    assert "demo catalog of 8 products" in first.output
     second = runner.invoke(app, ["bootstrap"])
     assert second.exit_code == 0
     assert "password:" not in second.output
+    assert "demo catalog" not in second.output  # never seeded twice
     key = tmp_path / "data" / "secret_key"
     assert key.stat().st_mode & 0o777 == 0o600
 

@@ -7,12 +7,16 @@ import os
 import secrets
 import sys
 import tempfile
-from typing import Annotated
+import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from backroom.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 app = typer.Typer(help="backroom: a headless commerce backend.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -121,7 +125,9 @@ def bootstrap(
     settings = _settings()
     upgrade(settings.resolved_database_url)
     password = secrets.token_urlsafe(18)
-    created = asyncio.run(_bootstrap_admin(settings, admin_email, password))
+    created, demo_products = asyncio.run(_bootstrap(settings, admin_email, password))
+    if demo_products:
+        console.print(f"Seeded a demo catalog of {demo_products} products.")
     if created:
         console.print(
             "[bold green]Created the first admin.[/bold green] Sign in with\n"
@@ -130,6 +136,34 @@ def bootstrap(
         )
     else:
         console.print("An admin already exists; no account created.")
+
+
+async def _bootstrap(settings: Settings, email: str, password: str) -> tuple[bool, int]:
+    """The first admin (if none exists) and the demo catalog (if the catalog is empty)."""
+    from backroom.catalog.demo import seed_if_empty
+    from backroom.db import create_engine, create_sessionmaker
+
+    created = await _bootstrap_admin(settings, email, password)
+    engine = create_engine(settings)
+    try:
+        admin_id = await _admin_id(settings, engine)
+        products = await seed_if_empty(create_sessionmaker(engine), admin_id)
+    finally:
+        await engine.dispose()
+    return created, products
+
+
+async def _admin_id(settings: Settings, engine: AsyncEngine) -> uuid.UUID:
+    from sqlalchemy import select
+
+    from backroom.users.models import Role, User
+
+    async with engine.connect() as conn:
+        stmt = select(User.id).where(User.role == Role.ADMIN).order_by(User.created_at).limit(1)
+        admin_id = await conn.scalar(stmt)
+    if admin_id is None:  # bootstrap always makes one first
+        raise RuntimeError("no admin account")
+    return admin_id
 
 
 async def _bootstrap_admin(settings: Settings, email: str, password: str) -> bool:
