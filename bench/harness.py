@@ -127,14 +127,35 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("server exited during start-up")
+        try:
+            httpx.get(url, timeout=1)
+            time.sleep(1.0)  # let every worker finish booting
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise TimeoutError(url)
+
+
 def wrk(
-    url: str, *, seconds: int = 10, connections: int = 64, headers: dict[str, str] | None = None
+    url: str,
+    *,
+    seconds: int = 10,
+    connections: int = 64,
+    headers: dict[str, str] | None = None,
+    script: str | None = None,
 ) -> WrkResult:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
+    if script:
+        cmd += ["-s", script]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]

@@ -28,7 +28,6 @@ from backroom.redis_client import create_redis
 from backroom.users.router import router as users_router
 from backroom.users.state import UserStateCache
 
-API_PREFIX = "/api/v1"
 log = logging.getLogger("backroom")
 _EXPOSED_HEADERS = [
     "ETag", "Location", "Link", "Retry-After", "X-Request-ID", "Idempotent-Replayed",
@@ -37,12 +36,13 @@ _EXPOSED_HEADERS = [
 
 
 def _include_api(app: FastAPI) -> None:
-    # Included one level deep (not through a parent /api/v1 router): every level of
-    # nesting costs route-matching work on every request.
+    # The routes are added to the app's own list, not through include_router: each
+    # included router is one more level FastAPI walks to match every request, which
+    # measurably costs on the hottest paths. Hot routers come first: matching is linear.
     for router in (
-        auth_router, users_router, categories_router, products_router, inventory_router,
+        products_router, categories_router, inventory_router, auth_router, users_router,
     ):  # fmt: skip
-        app.include_router(router, prefix=API_PREFIX)
+        app.router.routes.extend(router.routes)
 
 
 def _product_cache(settings: Settings, redis: Redis | None) -> ProductCache:

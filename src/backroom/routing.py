@@ -40,5 +40,10 @@ class ContractRoute(APIRoute):
         return isinstance(getattr(self.body_field, "field_info", None), params.Form)
 
 
-def make_router(**kwargs: object) -> APIRouter:
-    return APIRouter(route_class=ContractRoute, **kwargs)  # type: ignore[arg-type]
+API_PREFIX = "/api/v1"
+
+
+def make_router(*, prefix: str, **kwargs: object) -> APIRouter:
+    """An API router whose routes carry their full path (``/api/v1`` + ``prefix``),
+    so the app can take them as they are instead of nesting routers."""
+    return APIRouter(route_class=ContractRoute, prefix=API_PREFIX + prefix, **kwargs)  # type: ignore[arg-type]

@@ -68,6 +68,22 @@ def require(role: Role) -> object:
     return Depends(dependency)
 
 
+async def viewer(request: Request) -> Principal | None:
+    """The caller of a public read, if a bearer token came with it (an invalid one is 401).
+
+    Deliberately not built from the dependencies above: public catalog reads are the
+    hottest routes, and each FastAPI dependency level costs CPU on every request.
+    """
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("A bearer token is required.")
+    return await get_principal(request, token, request.app.state.ctx)
+
+
+Viewer = Annotated[Principal | None, Depends(viewer)]
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]
 StaffUser = Annotated[Principal, require(Role.STAFF)]

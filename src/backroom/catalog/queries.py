@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, text, tuple_
+from sqlalchemy import bindparam, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backroom.catalog.cache import CachedProduct, ProductCache, rank
@@ -23,21 +24,24 @@ from backroom.catalog.documents import (
     product_document,
 )
 from backroom.catalog.models import Category, Product, ProductSlugRedirect
+from backroom.db import Prepared
 from backroom.errors import Unprocessable
 from backroom.http import etag_of
 
-_BY_ID = select(*PRODUCT_COLUMNS).where(
-    Product.id == bindparam("product_id"), Product.deleted_at.is_(None)
+_BY_ID = Prepared(
+    select(*PRODUCT_COLUMNS).where(
+        Product.id == bindparam("product_id"), Product.deleted_at.is_(None)
+    )
 )
-_BY_SLUG = select(*PRODUCT_COLUMNS).where(
-    Product.slug == bindparam("slug"), Product.deleted_at.is_(None)
+_BY_SLUG = Prepared(
+    select(*PRODUCT_COLUMNS).where(Product.slug == bindparam("slug"), Product.deleted_at.is_(None))
 )
-_REDIRECT = (
+_REDIRECT = Prepared(
     select(Product.slug, Product.is_active)
     .join(ProductSlugRedirect, ProductSlugRedirect.product_id == Product.id)
     .where(ProductSlugRedirect.slug == bindparam("slug"), Product.deleted_at.is_(None))
 )
-_CATEGORY = select(*CATEGORY_COLUMNS).where(Category.id == bindparam("category_id"))
+_CATEGORY = Prepared(select(*CATEGORY_COLUMNS).where(Category.id == bindparam("category_id")))
 
 _SORTS = {
     "name": (Product.name, False),
@@ -80,8 +84,7 @@ async def product(
     entry = await cache.get(product_id)
     if entry is not None and entry.servable:
         return entry
-    async with engine.connect() as conn:
-        row = (await conn.execute(_BY_ID, {"product_id": product_id})).mappings().one_or_none()
+    row = await _BY_ID.one(engine, {"product_id": product_id})
     if row is None:
         return None
     entry = entry_of(row, currency)
@@ -93,51 +96,58 @@ async def product_by_slug(
     *, engine: AsyncEngine, slug: str, currency: str
 ) -> CachedProduct | tuple[str, bool] | None:
     """The product with this slug, or ``(current_slug, is_active)`` if it is a former one."""
-    async with engine.connect() as conn:
-        row = (await conn.execute(_BY_SLUG, {"slug": slug})).mappings().one_or_none()
-        if row is not None:
-            return entry_of(row, currency)
-        moved = (await conn.execute(_REDIRECT, {"slug": slug})).one_or_none()
-    return (moved[0], moved[1]) if moved is not None else None
+    row = await _BY_SLUG.one(engine, {"slug": slug})
+    if row is not None:
+        return entry_of(row, currency)
+    moved = await _REDIRECT.one(engine, {"slug": slug})
+    return (moved["slug"], moved["is_active"]) if moved is not None else None
 
 
 def search_terms(q: str) -> list[str]:
     return [t.lower() for t in _WORD.findall(q)][:_MAX_TERMS]
 
 
-def _search(stmt: Select[Any], terms: list[str], dialect: str) -> Select[Any]:
+def _search_clause(dialect: str) -> Any:
     # Every term is a prefix match; terms are letters and digits only, and are bound.
     if dialect == "sqlite":
-        query = " ".join(f'"{t}"*' for t in terms)
-        clause = text(
-            "product.rowid IN (SELECT rowid FROM product_fts WHERE product_fts MATCH :fts)"
-        )
-    else:
-        query = " & ".join(f"{t}:*" for t in terms)
-        clause = text("product.search @@ to_tsquery('simple', :fts)")
-    return stmt.where(clause.bindparams(fts=query))
+        return text("product.rowid IN (SELECT rowid FROM product_fts WHERE product_fts MATCH :fts)")
+    return text("product.search @@ to_tsquery('simple', :fts)")
 
 
-def _filtered(filters: ProductFilters, staff: bool, dialect: str) -> Select[Any] | None:
+def _search_query(terms: list[str], dialect: str) -> str:
+    if dialect == "sqlite":
+        return " ".join(f'"{t}"*' for t in terms)
+    return " & ".join(f"{t}:*" for t in terms)
+
+
+@lru_cache(maxsize=512)
+def _list_statement(shape: tuple[Any, ...], dialect: str) -> Prepared:
+    """The SELECT for one combination of filters, built once and reused with new values."""
+    sort, staff, by_active, category, low, high, in_stock, search, after = shape
     stmt = select(*PRODUCT_COLUMNS).where(Product.deleted_at.is_(None))
     if not staff:
         stmt = stmt.where(Product.is_active.is_(True))
-    elif filters.is_active is not None:
-        stmt = stmt.where(Product.is_active.is_(filters.is_active))
-    if filters.category_id is not None:
-        stmt = stmt.where(Product.category_id == filters.category_id)
-    if filters.min_price is not None:
-        stmt = stmt.where(Product.price_cents >= filters.min_price)
-    if filters.max_price is not None:
-        stmt = stmt.where(Product.price_cents <= filters.max_price)
-    if filters.in_stock:
+    elif by_active:
+        stmt = stmt.where(Product.is_active == bindparam("is_active"))
+    if category:
+        stmt = stmt.where(Product.category_id == bindparam("category_id"))
+    if low:
+        stmt = stmt.where(Product.price_cents >= bindparam("min_price"))
+    if high:
+        stmt = stmt.where(Product.price_cents <= bindparam("max_price"))
+    if in_stock:
         stmt = stmt.where(Product.stock > 0)
-    if filters.q is not None:
-        terms = search_terms(filters.q)
-        if not terms:
-            return None  # nothing searchable in q: no product can match
-        stmt = _search(stmt, terms, dialect)
-    return stmt
+    if search:
+        stmt = stmt.where(_search_clause(dialect))
+    column, descending = _SORTS[sort]
+    if after:
+        keys = tuple_(column, Product.id)
+        bound = tuple_(
+            bindparam("after_key", type_=column.type), bindparam("after_id", type_=Product.id.type)
+        )
+        stmt = stmt.where(keys < bound if descending else keys > bound)
+    order = (column.desc(), Product.id.desc()) if descending else (column.asc(), Product.id.asc())
+    return Prepared(stmt.order_by(*order).limit(bindparam("limit")))
 
 
 def decode_keyset(sort: str, values: Sequence[Any]) -> list[Any]:
@@ -165,30 +175,38 @@ async def list_products(
     after: list[Any] | None,
     currency: str,
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
-    """One page and the keyset of the next (None on the last page)."""
-    stmt = _filtered(filters, staff, engine.dialect.name)
-    if stmt is None:
-        return [], None
-    column, descending = _SORTS[filters.sort]
+    """One page and the keyset of the next (None on the last page). One query."""
+    dialect = engine.dialect.name
+    params: dict[str, Any] = {"limit": limit + 1}
+    terms = search_terms(filters.q) if filters.q is not None else []
+    if filters.q is not None:
+        if not terms:
+            return [], None  # nothing searchable in q: no product can match
+        params["fts"] = _search_query(terms, dialect)
+    f = filters
+    for name, value in (
+        ("is_active", f.is_active if staff else None), ("category_id", f.category_id),
+        ("min_price", f.min_price), ("max_price", f.max_price),
+    ):  # fmt: skip
+        if value is not None:
+            params[name] = value
     if after is not None:
-        keys = tuple_(column, Product.id)
-        stmt = stmt.where(keys < tuple_(*after) if descending else keys > tuple_(*after))
-    order = (column.desc(), Product.id.desc()) if descending else (column.asc(), Product.id.asc())
-    stmt = stmt.order_by(*order).limit(limit + 1)
-    async with engine.connect() as conn:
-        rows = list((await conn.execute(stmt)).mappings())
+        params["after_key"], params["after_id"] = after
+    shape = (
+        f.sort, staff, "is_active" in params, "category_id" in params, "min_price" in params,
+        "max_price" in params, f.in_stock, bool(terms), after is not None,
+    )  # fmt: skip
+    rows = await _list_statement(shape, dialect).all(engine, params)
     items = [product_document(row, currency) for row in rows[:limit]]
     if len(rows) <= limit:
         return items, None
     last = rows[limit - 1]
-    key = last[column.key]
+    key = last[_SORTS[f.sort][0].key]
     return items, [key.isoformat() if isinstance(key, datetime) else key, str(last["id"])]
 
 
 async def category(*, engine: AsyncEngine, category_id: uuid.UUID) -> Mapping[Any, Any] | None:
-    async with engine.connect() as conn:
-        result = await conn.execute(_CATEGORY, {"category_id": category_id})
-        return result.mappings().one_or_none()
+    return await _CATEGORY.one(engine, {"category_id": category_id})
 
 
 async def list_categories(

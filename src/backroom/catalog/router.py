@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from pydantic import BaseModel, Field
 from starlette.responses import RedirectResponse, Response
 
-from backroom.auth.deps import OptionalUser, Principal, StaffUser
+from backroom.auth.deps import Principal, StaffUser, Viewer
 from backroom.catalog import queries, service
 from backroom.catalog.cache import tombstone
 from backroom.catalog.documents import page, parse_uuid
@@ -24,13 +25,29 @@ from backroom.db import SessionDep
 from backroom.errors import Forbidden, NotFound, Unprocessable
 from backroom.http import JSON, next_link, no_content
 from backroom.openapi import problems
-from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from backroom.pagination import decode_cursor, encode_cursor
 from backroom.routing import make_router
 from backroom.schema import NO_NUL, parse_id
 
 router = make_router(prefix="/products", tags=["catalog"])
 Ctx = Annotated[AppContext, Depends(get_context)]
-Price = Annotated[int | None, Query(ge=0, le=MAX_PRICE_CENTS)]
+Price = Annotated[int | None, Field(ge=0, le=MAX_PRICE_CENTS)]
+
+
+class ProductQuery(BaseModel):
+    """The listing's query parameters, validated in one pass."""
+
+    q: Annotated[str | None, Field(max_length=200, pattern=NO_NUL)] = None
+    category_id: Annotated[str | None, Field(max_length=64)] = None
+    min_price: Price = None
+    max_price: Price = None
+    in_stock: bool = False
+    is_active: Annotated[bool | None, Field(description="Staff only.")] = None
+    sort: ProductSort = "-created_at"
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1-100.")] = 20
+    cursor: Annotated[
+        str | None, Field(max_length=1024, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+    ] = None
 
 
 def _is_staff(viewer: Principal | None) -> bool:
@@ -46,19 +63,22 @@ async def _published(request: Request, ctx: AppContext, product: Product) -> Res
 
 @router.get("", response_model=ProductPage, responses=problems(401, 403))
 async def list_products(
-    request: Request,
-    ctx: Ctx,
-    viewer: OptionalUser,
-    q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-    category_id: Annotated[str | None, Query(max_length=64)] = None,
-    min_price: Price = None,
-    max_price: Price = None,
-    in_stock: bool = False,
-    is_active: Annotated[bool | None, Query(description="Staff only.")] = None,
-    sort: ProductSort = "-created_at",
-    limit: LimitQuery = 20,
-    cursor: CursorQuery = None,
+    request: Request, viewer: Viewer, params: Annotated[ProductQuery, Query()]
 ) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    q, category_id, min_price, max_price = (
+        params.q,
+        params.category_id,
+        params.min_price,
+        params.max_price,
+    )
+    in_stock, is_active, sort, limit, cursor = (
+        params.in_stock,
+        params.is_active,
+        params.sort,
+        params.limit,
+        params.cursor,
+    )
     staff = _is_staff(viewer)
     if is_active is not None and not staff:
         raise Forbidden("Filtering on is_active is for staff.")
@@ -99,9 +119,7 @@ async def create_product(
     response_model=ProductRead,
     responses={**problems(304, 404), 301: {"description": "A former slug: see Location."}},
 )
-async def read_product_by_slug(
-    slug: str, request: Request, ctx: Ctx, viewer: OptionalUser
-) -> Response:
+async def read_product_by_slug(slug: str, request: Request, ctx: Ctx, viewer: Viewer) -> Response:
     found = await queries.product_by_slug(
         engine=ctx.read_engine, slug=slug, currency=ctx.settings.currency
     )
@@ -117,9 +135,7 @@ async def read_product_by_slug(
 
 
 @router.get("/{product_id}", response_model=ProductRead, responses=problems(304, 401, 404))
-async def read_product(
-    product_id: str, request: Request, ctx: Ctx, viewer: OptionalUser
-) -> Response:
+async def read_product(product_id: str, request: Request, ctx: Ctx, viewer: Viewer) -> Response:
     entry = await queries.product(
         engine=ctx.read_engine, cache=ctx.product_cache,
         product_id=parse_id(product_id, "product"), currency=ctx.settings.currency,

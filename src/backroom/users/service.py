@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backroom.auth import passwords
 from backroom.auth.models import RefreshToken
 from backroom.auth.tokens import truncate_ms
-from backroom.db import begin_write, utcnow
+from backroom.db import Prepared, begin_write, utcnow
 from backroom.errors import Conflict, NotFound, Unprocessable
 from backroom.users.models import Role, User
 from backroom.users.schemas import UserRead
@@ -66,19 +66,18 @@ async def get(*, session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 # Built once: constructing a SELECT costs more CPU than running it.
-_READ = select(
+_READ = Prepared(select(
     User.id, User.email, User.full_name, User.role,
     User.is_active, User.created_at, User.updated_at,
-).where(User.id == bindparam("user_id"), User.erased_at.is_(None))  # fmt: skip
+).where(User.id == bindparam("user_id"), User.erased_at.is_(None)))  # fmt: skip
 
 
 async def read(*, engine: AsyncEngine, user_id: uuid.UUID) -> UserRead:
     """The public fields of a user in one autocommit SELECT (the hot ``/users/me`` path)."""
-    async with engine.connect() as conn:
-        row = (await conn.execute(_READ, {"user_id": user_id})).one_or_none()
+    row = await _READ.one(engine, {"user_id": user_id})
     if row is None:
         raise NotFound("No such user.")
-    return UserRead.model_validate(row)
+    return UserRead.model_validate(dict(row))
 
 
 async def get_by_email(*, session: AsyncSession, email: str) -> User | None:

@@ -16,11 +16,14 @@ from cachetools import TTLCache
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backroom.db import Prepared
 from backroom.users.models import Role, User
 
 TTL_SECONDS = 30
-_STATE = select(User.role, User.is_active, User.tokens_valid_after).where(
-    User.id == bindparam("user_id"), User.erased_at.is_(None)
+_STATE = Prepared(
+    select(User.role, User.is_active, User.tokens_valid_after).where(
+        User.id == bindparam("user_id"), User.erased_at.is_(None)
+    )
 )
 
 
@@ -43,9 +46,10 @@ class UserStateCache:
             return self._cache[user_id]
         except KeyError:
             pass
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(_STATE, {"user_id": user_id})).one_or_none()
-        state = None if row is None else UserState(Role(row[0]), row[1], row[2])
+        row = await _STATE.one(self._engine, {"user_id": user_id})
+        state = None
+        if row is not None:
+            state = UserState(Role(row["role"]), row["is_active"], row["tokens_valid_after"])
         if self._cache.maxsize:
             self._cache[user_id] = state
         return state
