@@ -61,6 +61,22 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+_SCHEME = "OAuth2PasswordBearer"
+_SECURITY_SCHEMES = {
+    _SCHEME: {
+        "type": "oauth2",
+        "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}},
+    }
+}
+
+
+def _add_security(operation: dict[str, Any]) -> None:
+    # Every operation that can answer 401 takes a bearer token (public reads accept
+    # one optionally): this is what Swagger UI's "Authorize" button attaches to.
+    if "401" in operation.get("responses", {}):
+        operation.setdefault("security", [{_SCHEME: []}])
+
+
 def _add_universal(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     codes = [414, 429, 431, 500, 503]
@@ -101,9 +117,12 @@ def install(app: FastAPI, *, password_min_length: int) -> None:
             ref_template="#/components/schemas/{model}"
         )
         components.update(components["Problem"].pop("$defs", {}))
-        for path_item in schema.get("paths", {}).values():
+        schema["components"].setdefault("securitySchemes", {}).update(_SECURITY_SCHEMES)
+        for path, path_item in schema.get("paths", {}).items():
             for operation in path_item.values():
                 _add_universal(operation)
+                if not path.startswith("/api/v1/auth/"):  # signing in needs no token
+                    _add_security(operation)
         _password_bounds(components, password_min_length)
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)

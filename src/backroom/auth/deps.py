@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
 
 from backroom.auth import tokens
-from backroom.context import AppContext, get_context
+from backroom.context import AppContext
 from backroom.errors import Forbidden, Unauthorized
 from backroom.users.models import Role
 
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+# The bearer scheme is documented in OpenAPI by backroom.openapi (so Swagger UI's
+# "Authorize" works); the dependencies below read the header themselves, because
+# each FastAPI dependency level costs CPU on every authenticated request.
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +28,15 @@ class Principal:
         return self.role.at_least(Role.STAFF)
 
 
-async def get_principal(
-    request: Request,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    ctx: Annotated[AppContext, Depends(get_context)],
-) -> Principal:
-    if not token:
+def _bearer(header: str | None) -> str:
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("A bearer token is required.")
+    return token.strip()
+
+
+async def authenticate(request: Request, token: str, ctx: AppContext) -> Principal:
+    """Verify the token, then the user's current state (cached 30 s), then the per-user limit."""
     try:
         claims = tokens.decode_access(ctx.settings.signing_key, token)
     except tokens.InvalidToken:
@@ -48,15 +51,17 @@ async def get_principal(
     return Principal(claims.user_id, state.role)
 
 
-async def get_optional_principal(
-    request: Request,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    ctx: Annotated[AppContext, Depends(get_context)],
-) -> Principal | None:
-    """The caller if a token was sent (and valid), else None: for endpoints open to anyone."""
-    if not token:
+async def get_principal(request: Request) -> Principal:
+    token = _bearer(request.headers.get("authorization"))
+    return await authenticate(request, token, request.app.state.ctx)
+
+
+async def viewer(request: Request) -> Principal | None:
+    """The caller of a public read, if a bearer token came with it (an invalid one is 401)."""
+    header = request.headers.get("authorization")
+    if header is None:
         return None
-    return await get_principal(request, token, ctx)
+    return await authenticate(request, _bearer(header), request.app.state.ctx)
 
 
 def require(role: Role) -> object:
@@ -68,23 +73,7 @@ def require(role: Role) -> object:
     return Depends(dependency)
 
 
-async def viewer(request: Request) -> Principal | None:
-    """The caller of a public read, if a bearer token came with it (an invalid one is 401).
-
-    Deliberately not built from the dependencies above: public catalog reads are the
-    hottest routes, and each FastAPI dependency level costs CPU on every request.
-    """
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("A bearer token is required.")
-    return await get_principal(request, token, request.app.state.ctx)
-
-
 Viewer = Annotated[Principal | None, Depends(viewer)]
 CurrentUser = Annotated[Principal, Depends(get_principal)]
-OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]
 StaffUser = Annotated[Principal, require(Role.STAFF)]
 AdminUser = Annotated[Principal, require(Role.ADMIN)]
