@@ -15,8 +15,10 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -83,7 +85,11 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sqlite", action="store_true", help="measure the embedded mode instead")
     args = parser.parse_args()
+    if args.sqlite:
+        sqlite_run(args)
+        return
     from backroom.pagination import encode_cursor
 
     workdir = harness.tempdir()
@@ -139,6 +145,58 @@ def main() -> None:
                 rows.append(_row("backroom: search q=merino", search, base_page))
     for row in rows:
         print(row)
+
+
+def sqlite_run(args: argparse.Namespace) -> None:
+    """The embedded mode: one SQLite file, one process (the in-process cache needs one)."""
+    import sqlite3
+
+    from backroom.pagination import encode_cursor
+
+    workdir = harness.tempdir()
+    env = harness.base_env(None, workdir / "data")
+    harness.backroom(env, "migrate")
+    db = workdir / "data" / "backroom.sqlite3"
+    started = time.monotonic()
+    seed_catalog.sqlite(db, args.products)
+    print(
+        f"seeded {args.products:,} products in {time.monotonic() - started:.1f} s\n",
+        file=sys.stderr,
+    )
+    conn = sqlite3.connect(db)
+    ids = [
+        str(uuid.UUID(r[0]))
+        for r in conn.execute("SELECT id FROM product WHERE is_active LIMIT 5000")
+    ]
+    deep_at, deep_id = conn.execute(
+        "SELECT created_at, id FROM product WHERE is_active ORDER BY created_at DESC, id DESC "
+        "LIMIT 1 OFFSET 39999"
+    ).fetchone()
+    conn.close()
+    key = env["BACKROOM_SECRET_KEY"].encode()
+    when = datetime.fromisoformat(deep_at).replace(tzinfo=UTC).isoformat()
+    cursor = encode_cursor(key, "products:-created_at", [when, str(uuid.UUID(deep_id))])
+    (workdir / "ids.txt").write_text("\n".join(ids))
+    os.environ["IDS_FILE"] = str(workdir / "ids.txt")
+    script = str(ROOT / "bench" / "random_ids.lua")
+    s = args.seconds
+    print(f"Machine: {harness.machine()}; {args.products:,} products on SQLite; "
+          f"wrk -t1 -c64 -d{s}s; 1 worker\n")  # fmt: skip
+    print("| scenario | req/s | p50 ms | p99 ms | errors | ratio to /healthz |")
+    print("|---|---|---|---|---|---|")
+    for label, extra in (("cache off", {"BACKROOM_CACHE": "off"}), ("cache on (in-process)", {})):
+        with harness.server({**env, **extra}, 1) as (url, _):
+            floor = harness.wrk(url + "/healthz", seconds=s)
+            harness.wrk(url + "/", seconds=2, script=script)
+            scenarios = [(f"product by id, {label}", url + "/", script)]
+            if label == "cache off":
+                scenarios += [
+                    ("first page (20)", url + "/api/v1/products?limit=20", None),
+                    ("page 2,000 deep", url + f"/api/v1/products?limit=20&cursor={cursor}", None),
+                    ("search q=merino", url + "/api/v1/products?q=merino&limit=20", None),
+                ]
+            for name, target, lua in scenarios:
+                print(_row(name, harness.wrk(target, seconds=s, script=lua), floor), flush=True)
 
 
 if __name__ == "__main__":

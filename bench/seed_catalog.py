@@ -44,6 +44,8 @@ async def postgres(dsn: str, count: int) -> None:
 
 
 def sqlite(path: Path, count: int) -> None:
+    # Timestamps in SQLAlchemy's own SQLite format (microseconds included), so keyset
+    # comparisons, which are textual on SQLite, order them as the app's own rows.
     conn = sqlite3.connect(path)
     words = _WORDS.split()
     try:
@@ -59,8 +61,8 @@ def sqlite(path: Path, count: int) -> None:
             """INSERT INTO product (id, sku, slug, name, description, price_cents, stock,
                    category_id, is_active, attributes, version, created_at, updated_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, '{}', 1,
-                       datetime('2026-01-01', '-' || ? || ' seconds'),
-                       datetime('2026-01-01', '-' || ? || ' seconds'))""",
+                       datetime('2026-01-01', '-' || ? || ' seconds') || '.000000',
+                       datetime('2026-01-01', '-' || ? || ' seconds') || '.000000')""",
             [(*r, r[-1]) for r in rows],
         )
         conn.execute(

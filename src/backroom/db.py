@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
+import asyncpg
 import uuid_utils.compat as uuid_compat
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Select, event
@@ -153,6 +154,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+# What a dropped PostgreSQL connection raises when the driver is used directly.
+_DRIVER_DISCONNECTS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+)
+
+
 class Prepared:
     """A SELECT built once and run many times, the lean way for each database.
 
@@ -192,7 +202,13 @@ class Prepared:
         async with engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
-            rows: Sequence[Mapping[Any, Any]] = await driver.fetch(sql, *values)
+            try:
+                rows: Sequence[Mapping[Any, Any]] = await driver.fetch(sql, *values)
+            except _DRIVER_DISCONNECTS as exc:
+                # SQLAlchemy didn't see this failure: retire the connection ourselves
+                # (the pool then replaces it) and report an outage, not a bug.
+                await conn.invalidate()
+                raise ConnectionError("database connection lost") from exc
         return rows
 
     async def one(self, engine: AsyncEngine, params: Mapping[str, Any]) -> Mapping[Any, Any] | None:

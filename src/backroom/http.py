@@ -73,7 +73,7 @@ def json_response(
     if etag:
         tag = etag_of(body)
         out["ETag"] = tag
-        if status == 200 and not_modified(request, tag):
+        if status == 200 and request.method in ("GET", "HEAD") and not_modified(request, tag):
             return Response(status_code=304, headers=out)
     return Response(body, status, headers=out, media_type=JSON)
 

@@ -92,8 +92,8 @@ class MemoryCache:
             self._entries[product_id] = entry
 
 
-# Set KEYS[1] to ARGV[1] only if absent or holding an older version (the first
-# 20 bytes of the value are the zero-padded version).
+# Set KEYS[1] to ARGV[1] only if absent or holding a lower rank (the first 20 bytes
+# of the value are the zero-padded rank).
 _OFFER = """
 local current = redis.call('GET', KEYS[1])
 if current and tonumber(string.sub(current, 1, 20)) >= tonumber(string.sub(ARGV[1], 1, 20)) then

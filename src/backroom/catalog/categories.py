@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from backroom.errors import Conflict, NotFound, PreconditionFailed, Unprocessabl
 from backroom.http import etag_of, parse_json_body
 
 _MAX_DEPTH = 32
+_TREE_LOCK = 0x6261636B  # any constant: the advisory lock that guards tree moves
 
 
 def etag(category: Category) -> str:
@@ -32,8 +33,9 @@ async def create(*, session: AsyncSession, data: CategoryCreate) -> Category:
     """Create a category; a duplicate slug is 409. Commits."""
     await begin_write(session)
     now = utcnow()
+    slug = data.slug or await _free_slug(session, derive_slug(data.name, "category"))
     category = Category(
-        id=uuid.uuid4(), name=data.name, slug=data.slug or derive_slug(data.name, "category"),
+        id=uuid.uuid4(), name=data.name, slug=slug,
         description=data.description, created_at=now, updated_at=now,
     )  # fmt: skip
     category.parent_id = await _parent(session, category.id, data.parent_id)
@@ -95,6 +97,8 @@ async def _apply(session: AsyncSession, category: Category, data: CategoryReplac
     slug = data.slug or category.slug
     if slug != category.slug:
         await _ensure_unique_slug(session, slug, category.id)
+    if data.parent_id != (str(category.parent_id) if category.parent_id else None):
+        await _lock_tree(session)
     category.parent_id = await _parent(session, category.id, data.parent_id)
     category.name, category.slug, category.description = data.name, slug, data.description
     category.updated_at = utcnow()
@@ -117,6 +121,26 @@ async def _locked(session: AsyncSession, category_id: uuid.UUID, if_match: str |
     return category
 
 
+async def _lock_tree(session: AsyncSession) -> None:
+    """Serialise moves within the tree, so two concurrent moves can't form a cycle
+    (SQLite's write lock already serialises every writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _TREE_LOCK})
+
+
+async def _free_slug(session: AsyncSession, base: str) -> str:
+    taken = set(
+        await session.scalars(
+            select(Category.slug).where((Category.slug == base) | Category.slug.like(f"{base}-%"))
+        )
+    )
+    n = 2
+    slug = base
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
 async def _parent(session: AsyncSession, own: uuid.UUID, raw: str | None) -> uuid.UUID | None:
     """Validate a parent: it exists, and walking up from it never reaches ``own``."""
     if raw is None:
@@ -137,7 +161,7 @@ async def _parent(session: AsyncSession, own: uuid.UUID, raw: str | None) -> uui
         if row is None:
             raise Unprocessable.field("parent_id", "no such category")
         cursor = row[0]
-    raise Unprocessable.field("parent_id", f"the tree may be at most {_MAX_DEPTH} levels deep")
+    raise Unprocessable.field("parent_id", f"the tree may be at most {_MAX_DEPTH + 1} levels deep")
 
 
 async def _ensure_unique_slug(session: AsyncSession, slug: str, own: uuid.UUID | None) -> None:

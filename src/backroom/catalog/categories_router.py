@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from starlette.responses import Response
 
-from backroom.auth.deps import StaffUser
+from backroom.auth.deps import StaffUser, Viewer
 from backroom.catalog import categories as service
 from backroom.catalog import queries
 from backroom.catalog.documents import category_document, dumps, http_date, page, parse_uuid
@@ -44,10 +44,11 @@ def _row(category: Category) -> dict[str, Any]:
     return {k: getattr(category, k) for k in keys}
 
 
-@router.get("", response_model=CategoryPage)
+@router.get("", response_model=CategoryPage, responses=problems(401))
 async def list_categories(
     request: Request,
     ctx: Ctx,
+    _viewer: Viewer,
     parent_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: LimitQuery = 20,
     cursor: CursorQuery = None,
@@ -84,8 +85,8 @@ async def create_category(
     return _response(request, _row(category), status=201, location=location)
 
 
-@router.get("/{category_id}", response_model=CategoryRead, responses=problems(304, 404))
-async def read_category(category_id: str, request: Request, ctx: Ctx) -> Response:
+@router.get("/{category_id}", response_model=CategoryRead, responses=problems(304, 401, 404))
+async def read_category(category_id: str, request: Request, ctx: Ctx, _viewer: Viewer) -> Response:
     row = await queries.category(
         engine=ctx.read_engine, category_id=parse_id(category_id, "category")
     )

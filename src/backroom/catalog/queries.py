@@ -92,6 +92,18 @@ async def product(
     return entry
 
 
+async def fresh(
+    *, engine: AsyncEngine, cache: ProductCache, product_id: uuid.UUID, currency: str
+) -> CachedProduct | None:
+    """The product as committed, bypassing the cache, then offered to it."""
+    row = await _BY_ID.one(engine, {"product_id": product_id})
+    if row is None:
+        return None
+    entry = entry_of(row, currency)
+    await cache.offer(product_id, entry)
+    return entry
+
+
 async def product_by_slug(
     *, engine: AsyncEngine, slug: str, currency: str
 ) -> CachedProduct | tuple[str, bool] | None:

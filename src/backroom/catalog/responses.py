@@ -32,7 +32,7 @@ def representation(
         headers["Last-Modified"] = last_modified
     if location:
         headers["Location"] = location
-    if status == 200 and not_modified(request, etag):
+    if status == 200 and request.method in ("GET", "HEAD") and not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, status, headers=headers, media_type=JSON)
 

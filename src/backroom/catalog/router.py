@@ -55,9 +55,14 @@ def _is_staff(viewer: Principal | None) -> bool:
 
 
 async def _published(request: Request, ctx: AppContext, product: Product) -> Response:
-    """After a write: refresh the cache with the new representation, and answer with it."""
-    entry = queries.entry_of(service.as_row(product), ctx.settings.currency)
-    await ctx.product_cache.offer(product.id, entry)
+    """After a write: read the committed row back (the database may normalise what was
+    written: jsonb numbers, key order), refresh the cache with it, and answer with it."""
+    entry = await queries.fresh(
+        engine=ctx.read_engine, cache=ctx.product_cache, product_id=product.id,
+        currency=ctx.settings.currency,
+    )  # fmt: skip
+    if entry is None:
+        raise NotFound("No such product.")
     return product_response(request, entry)
 
 
@@ -128,7 +133,11 @@ async def read_product_by_slug(slug: str, request: Request, ctx: Ctx, viewer: Vi
         current, active = found
         if not (active or staff):
             raise NotFound("No such product.")
-        return RedirectResponse(f"/api/v1/products/by-slug/{current}", status_code=301)
+        return RedirectResponse(
+            f"/api/v1/products/by-slug/{current}",
+            status_code=301,
+            headers={"Cache-Control": cache_control(request)},  # a former slug can be reused
+        )
     if found is None or not (found.is_active or staff):
         raise NotFound("No such product.")
     return product_response(request, found)

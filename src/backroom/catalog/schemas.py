@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictFloat, StrictStr
 
 from backroom.catalog.models import MAX_PRICE_CENTS
 from backroom.pagination import Page
@@ -28,8 +28,10 @@ InitialStock = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000), WHOLE]
 AttrKey = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 AttrValue = (
     Annotated[Text, Field(max_length=1_000)]
-    | Annotated[StrictInt, Field(ge=-(2**53), le=2**53)]
-    | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+    | Annotated[int, Field(strict=True, ge=-(2**53), le=2**53), WHOLE]
+    # Bounded so PostgreSQL's jsonb (which may hand a float back as an integer)
+    # never returns a number outside 64 bits.
+    | Annotated[StrictFloat, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
     | StrictBool
 )
 # Pydantic writes the key rule as patternProperties, which still lets other keys

@@ -49,11 +49,11 @@ async def list_movements(
     limit: LimitQuery = 20, cursor: CursorQuery = None,
 ) -> Response:  # fmt: skip
     key = ctx.settings.signing_key
-    after = _keyset(decode_cursor(key, "movements", cursor)) if cursor else None
-    rows, next_key = await service.list_(
-        session=session, product_id=parse_id(product_id, "product"), limit=limit, after=after
-    )
-    next_cursor = encode_cursor(key, "movements", next_key) if next_key else None
+    pid = parse_id(product_id, "product")
+    kind = f"movements:{pid}"  # a cursor only pages the ledger it came from
+    after = _keyset(decode_cursor(key, kind, cursor)) if cursor else None
+    rows, next_key = await service.list_(session=session, product_id=pid, limit=limit, after=after)
+    next_cursor = encode_cursor(key, kind, next_key) if next_key else None
     body = MovementPage(
         items=[MovementRead.model_validate(r) for r in rows], next_cursor=next_cursor
     )

@@ -29,6 +29,9 @@ class Applied:
     version: int
 
 
+MAX_STOCK = 1_000_000_000  # well inside the 32-bit column
+
+
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
 
@@ -56,6 +59,7 @@ async def apply(
             Product.id == product_id,
             Product.deleted_at.is_(None),
             Product.stock + delta >= 0,
+            Product.stock + delta <= MAX_STOCK,
         )
         .values(stock=Product.stock + delta, version=Product.version + 1, updated_at=now)
         .returning(Product.stock, Product.version)
@@ -69,7 +73,8 @@ async def apply(
         if exists is None:
             raise NotFound("No such product.")
         raise InsufficientStock(
-            "Stock cannot go below zero.", extra={"product_ids": [str(product_id)]}
+            f"Stock cannot go below zero or above {MAX_STOCK:,}.",
+            extra={"product_ids": [str(product_id)]},
         )
     movement = StockMovement(
         product_id=product_id,
@@ -128,7 +133,9 @@ async def list_(
     after: Sequence[Any] | None,
 ) -> tuple[list[StockMovement], list[Any] | None]:
     """The ledger, newest first, keyset-paged on (created_at, id)."""
-    exists = await session.scalar(select(Product.id).where(Product.id == product_id))
+    exists = await session.scalar(
+        select(Product.id).where(Product.id == product_id, Product.deleted_at.is_(None))
+    )
     if exists is None:
         raise NotFound("No such product.")
     stmt = select(StockMovement).where(StockMovement.product_id == product_id)
