@@ -84,18 +84,13 @@ async def product(
     entry = await cache.get(product_id)
     if entry is not None and entry.servable:
         return entry
-    row = await _BY_ID.one(engine, {"product_id": product_id})
-    if row is None:
-        return None
-    entry = entry_of(row, currency)
-    await cache.offer(product_id, entry)
-    return entry
+    return await fresh(engine=engine, cache=cache, product_id=product_id, currency=currency)
 
 
 async def fresh(
     *, engine: AsyncEngine, cache: ProductCache, product_id: uuid.UUID, currency: str
 ) -> CachedProduct | None:
-    """The product as committed, bypassing the cache, then offered to it."""
+    """The product as committed, read past the cache, then offered to it."""
     row = await _BY_ID.one(engine, {"product_id": product_id})
     if row is None:
         return None

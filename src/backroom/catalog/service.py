@@ -8,6 +8,7 @@ can't both win), and bump ``version`` so caches can tell old from new.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slugify import slugify
@@ -236,16 +237,17 @@ async def _claim_slug(session: AsyncSession, slug: str) -> None:
 
 
 async def _flush(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict("A product with this SKU or slug already exists.") from None
+    await _finish(session, session.flush)
 
 
 async def _commit(session: AsyncSession) -> None:
+    await _finish(session, session.commit)
+
+
+async def _finish(session: AsyncSession, step: Callable[[], Awaitable[None]]) -> None:
+    """Flush or commit; a unique index losing a race (PostgreSQL) is a 409, not a 500."""
     try:
-        await session.commit()
+        await step()
     except IntegrityError:
         await session.rollback()
         raise Conflict("A product with this SKU or slug already exists.") from None
