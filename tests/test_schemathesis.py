@@ -54,12 +54,12 @@ def _operations(api_schema: schemathesis.BaseSchema) -> list[Any]:
     return [op for op in operations if (op.method.upper(), op.path) not in _SKIP]
 
 
-# Rules a schema can't state: references that must exist, fields that depend on
-# each other, opaque cursors, the password policy. A 422 naming only these fields
-# is a right answer to schema-valid input.
+# Rules a schema can't state: references that must exist (a category, a coupon
+# code), fields that depend on each other, opaque cursors, the password policy.
+# A 422 naming only these fields is a right answer to schema-valid input.
 _SEMANTIC_FIELDS = {
     "parent_id", "category_id", "min_price", "cursor", "password", "new_password",
-    "current_password",
+    "current_password", "code", "product_id", "starts_at", "ends_at",
 }  # fmt: skip
 
 

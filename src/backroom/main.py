@@ -12,11 +12,13 @@ from starlette.middleware.cors import CORSMiddleware
 
 from backroom import __version__, errors, logs, openapi
 from backroom.auth.router import router as auth_router
+from backroom.cart.router import router as cart_router
 from backroom.catalog.cache import MemoryCache, NoCache, ProductCache, RedisCache
 from backroom.catalog.categories_router import router as categories_router
 from backroom.catalog.router import router as products_router
 from backroom.config import Settings
 from backroom.context import AppContext
+from backroom.coupons.router import router as coupons_router
 from backroom.db import autocommit, create_engine, create_sessionmaker
 from backroom.inventory.router import router as inventory_router
 from backroom.middleware import ConventionsMiddleware
@@ -40,7 +42,8 @@ def _include_api(app: FastAPI) -> None:
     # included router is one more level FastAPI walks to match every request, which
     # measurably costs on the hottest paths. Hot routers come first: matching is linear.
     for router in (
-        products_router, categories_router, inventory_router, auth_router, users_router,
+        products_router, categories_router, inventory_router, cart_router, coupons_router,
+        auth_router, users_router,
     ):  # fmt: skip
         app.router.routes.extend(router.routes)
 

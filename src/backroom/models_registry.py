@@ -5,6 +5,8 @@ from __future__ import annotations
 
 def load() -> None:
     from backroom.auth import models as _auth  # noqa: F401
+    from backroom.cart import models as _cart  # noqa: F401
     from backroom.catalog import models as _catalog  # noqa: F401
+    from backroom.coupons import models as _coupons  # noqa: F401
     from backroom.inventory import models as _inventory  # noqa: F401
     from backroom.users import models as _users  # noqa: F401

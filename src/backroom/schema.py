@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+)
 
 from backroom.errors import NotFound
 
@@ -27,6 +36,18 @@ def _whole_number(value: Any) -> Any:
 # Use as Annotated[int, Field(strict=True, ge=…, le=…), WHOLE]: in that order the
 # bounds still reach the JSON Schema as minimum/maximum.
 WHOLE = BeforeValidator(_whole_number)
+
+
+def _in_utc(value: datetime) -> datetime:
+    # A valid RFC 3339 time can still fall outside what a datetime holds once moved
+    # to UTC (0001-01-01T01:00:00+21:41): that is a 422, not an overflow later.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class InputModel(BaseModel):

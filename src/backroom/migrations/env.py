@@ -17,10 +17,19 @@ target_metadata = Base.metadata
 models_registry.load()
 
 
+def _include(obj: object, name: str | None, kind: str, reflected: bool, compare_to: object) -> bool:
+    # The full-text machinery lives outside the models (FTS5 tables on SQLite, a
+    # generated column on PostgreSQL): autogenerate must not offer to drop it.
+    if kind == "table" and name and name.startswith("product_fts"):
+        return False
+    return not (kind == "column" and name == "search" and reflected and compare_to is None)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_include,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
