@@ -25,6 +25,7 @@ from backroom.middleware import ConventionsMiddleware
 from backroom.migrations_support import head_revision
 from backroom.ops import docs
 from backroom.ops.router import router as ops_router
+from backroom.orders.router import router as orders_router
 from backroom.ratelimit import RateLimiter, RateLimitMiddleware
 from backroom.redis_client import create_redis
 from backroom.users.router import router as users_router
@@ -42,7 +43,8 @@ def _include_api(app: FastAPI) -> None:
     # included router is one more level FastAPI walks to match every request, which
     # measurably costs on the hottest paths. Hot routers come first: matching is linear.
     for router in (
-        products_router, categories_router, inventory_router, cart_router, coupons_router,
+        products_router, categories_router, inventory_router, cart_router, orders_router,
+        coupons_router,
         auth_router, users_router,
     ):  # fmt: skip
         app.router.routes.extend(router.routes)

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from backroom.auth.deps import CurrentUser, Principal
+from backroom.catalog.cache import tombstone
+from backroom.context import AppContext, get_context
+from backroom.db import SessionDep
+from backroom.errors import Forbidden, Unprocessable
+from backroom.http import created, json_response, next_link
+from backroom.openapi import problems
+from backroom.orders import service
+from backroom.orders.models import Order, OrderLine
+from backroom.orders.schemas import OrderCreate, OrderLineRead, OrderPage, OrderRead
+from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from backroom.routing import make_router
+from backroom.schema import Timestamp, parse_id
+
+router = make_router(prefix="/orders", tags=["orders"], responses=problems(401))
+Ctx = Annotated[AppContext, Depends(get_context)]
+Status = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled", "refunded"]
+
+
+def _read(order: Order, lines: list[OrderLine]) -> OrderRead:
+    return OrderRead(
+        id=order.id, number=order.number, status=order.status, customer_id=order.customer_id,
+        items=[OrderLineRead.model_validate(line) for line in lines],
+        subtotal_cents=order.subtotal_cents, discount_cents=order.discount_cents,
+        tax_cents=order.tax_cents, shipping_cents=order.shipping_cents,
+        total_cents=order.total_cents, currency=order.currency, coupon_code=order.coupon_code,
+        shipping_address=order.shipping_address, created_at=order.created_at,
+        updated_at=order.updated_at, paid_at=order.paid_at,
+    )  # fmt: skip
+
+
+async def _one(session: AsyncSession, order: Order) -> OrderRead:
+    lines = await service.lines_of(session, [order.id])
+    return _read(order, lines[order.id])
+
+
+@router.post("", status_code=201, response_model=OrderRead, responses=problems(409))
+async def place_order(
+    body: OrderCreate, request: Request, session: SessionDep, ctx: Ctx, user: CurrentUser
+) -> Response:
+    placed = await service.place(
+        session=session, customer_id=user.id, data=body, settings=ctx.settings
+    )
+    for product_id, version in placed.stock_versions.items():  # stock moved: no stale reads
+        await ctx.product_cache.offer(product_id, tombstone(version))
+    order = placed.order
+    return created(request, await _one(session, order), f"/api/v1/orders/{order.id}")
+
+
+@router.get("", response_model=OrderPage, responses=problems(403))
+async def list_orders(
+    request: Request, session: SessionDep, ctx: Ctx, user: CurrentUser,
+    status: Status | None = None,
+    created_from: Annotated[Timestamp | None, Query()] = None,
+    created_to: Annotated[Timestamp | None, Query()] = None,
+    customer_id: Annotated[str | None, Query(max_length=64, description="Staff only.")] = None,
+    limit: LimitQuery = 20, cursor: CursorQuery = None,
+) -> Response:  # fmt: skip
+    filters = service.Filters(status, created_from, created_to, _customer(user, customer_id))
+    key = ctx.settings.signing_key
+    after = _keyset(decode_cursor(key, "orders", cursor)) if cursor else None
+    orders, next_key = await service.list_(
+        session=session, viewer_id=user.id, staff=user.is_staff, filters=filters, limit=limit,
+        after=after,
+    )  # fmt: skip
+    lines = await service.lines_of(session, [o.id for o in orders])
+    next_cursor = encode_cursor(key, "orders", next_key) if next_key else None
+    page = OrderPage(items=[_read(o, lines[o.id]) for o in orders], next_cursor=next_cursor)
+    return json_response(request, page, headers=next_link(request, next_cursor))
+
+
+def _customer(user: Principal, raw: str | None) -> uuid.UUID | None:
+    if raw is None:
+        return None
+    if not user.is_staff:
+        raise Forbidden("Filtering by customer is for staff.")
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return uuid.UUID(int=0)  # ids are opaque: one that can't exist matches no order
+
+
+def _keyset(values: list[Any]) -> list[Any]:
+    try:
+        return [datetime.fromisoformat(values[0]), uuid.UUID(values[1])]
+    except (ValueError, TypeError, IndexError):
+        raise Unprocessable.field("cursor", "invalid cursor") from None
+
+
+@router.get("/{order_id}", response_model=OrderRead, responses=problems(304, 404))
+async def read_order(
+    order_id: str, request: Request, session: SessionDep, user: CurrentUser
+) -> Response:
+    order = await service.get(
+        session=session, order_id=parse_id(order_id, "order"), viewer_id=user.id,
+        staff=user.is_staff,
+    )  # fmt: skip
+    return json_response(request, await _one(session, order), etag=True)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StrictStr
+
+from backroom.cart.schemas import Quantity
+from backroom.coupons.schemas import Code
+from backroom.pagination import Page
+from backroom.schema import InputModel, OutputModel, Text
+
+Line200 = Annotated[Text, Field(min_length=1, max_length=200)]
+
+
+class ShippingAddress(InputModel):
+    name: Line200
+    line1: Line200
+    line2: Annotated[Text, Field(max_length=200)] | None = None
+    city: Annotated[Text, Field(min_length=1, max_length=100)]
+    region: Annotated[Text, Field(max_length=100)] | None = None
+    postal_code: Annotated[Text, Field(min_length=1, max_length=20)]
+    country: Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+
+
+class OrderItemIn(InputModel):
+    product_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    quantity: Quantity
+
+
+class OrderCreate(InputModel):
+    shipping_address: ShippingAddress
+    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=100)] | None = None
+    coupon_code: Code | None = None
+
+
+class OrderLineRead(OutputModel):
+    product_id: uuid.UUID
+    sku: str
+    name: str
+    unit_price_cents: int
+    quantity: int
+    line_total_cents: int
+
+
+class OrderRead(OutputModel):
+    id: uuid.UUID
+    number: str
+    status: str
+    customer_id: uuid.UUID
+    items: list[OrderLineRead]
+    subtotal_cents: int
+    discount_cents: int
+    tax_cents: int
+    shipping_cents: int
+    total_cents: int
+    currency: str
+    coupon_code: str | None
+    shipping_address: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None
+
+
+class OrderPage(Page[OrderRead]):
+    pass

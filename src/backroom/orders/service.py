@@ -1,0 +1,240 @@
+"""Placing and reading orders. Placement is one transaction: snapshot the lines,
+price them with ``backroom.pricing``, count the coupon's redemption and take the
+stock of every line through the ledger, or do none of it."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backroom import pricing
+from backroom.cart.models import Cart, CartItem
+from backroom.catalog.models import Product
+from backroom.config import Settings
+from backroom.coupons import service as coupons
+from backroom.coupons.models import Coupon
+from backroom.db import begin_write, utcnow
+from backroom.errors import Conflict, NotFound, Unprocessable
+from backroom.inventory import service as inventory
+from backroom.inventory.models import Reason
+from backroom.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from backroom.orders.schemas import OrderCreate
+
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    order: Order
+    # product id -> the version its stock change committed (for the product cache)
+    stock_versions: dict[uuid.UUID, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    status: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    customer_id: uuid.UUID | None = None
+
+
+def _number() -> str:
+    return "BR-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+async def place(
+    *, session: AsyncSession, customer_id: uuid.UUID, data: OrderCreate, settings: Settings
+) -> Placed:
+    """Place an order from explicit items or from the cart (which is then emptied). Commits."""
+    await begin_write(session)
+    cart = await session.scalar(select(Cart).where(Cart.user_id == customer_id))
+    wanted = await _wanted(session, data, cart)
+    products = await _products(session, list(wanted))
+    lines = [(products[pid], qty) for pid, qty in wanted.items()]
+    code = data.coupon_code
+    if code is None and data.items is None and cart is not None and cart.coupon_id is not None:
+        cart_coupon = await session.get(Coupon, cart.coupon_id)
+        code = cart_coupon.code if cart_coupon and coupons.usable(cart_coupon) else None
+    coupon = await _coupon(session, code, sum(p.price_cents * q for p, q in lines))
+    discount = (
+        pricing.Discount(coupon.percent_off, coupon.amount_off_cents, coupon.min_subtotal_cents)
+        if coupon else None
+    )  # fmt: skip
+    totals = pricing.totals(
+        [p.price_cents * q for p, q in lines], discount, tax_rate_bps=settings.tax_rate_bps,
+        shipping_cents=settings.shipping_cents,
+        free_shipping_over_cents=settings.free_shipping_over_cents,
+    )  # fmt: skip
+    now = utcnow()
+    order = Order(
+        id=uuid.uuid4(), number=_number(), status=OrderStatus.PENDING_PAYMENT.value,
+        customer_id=customer_id, subtotal_cents=totals.subtotal_cents,
+        discount_cents=totals.discount_cents, tax_cents=totals.tax_cents,
+        shipping_cents=totals.shipping_cents, total_cents=totals.total_cents,
+        currency=settings.currency, coupon_id=coupon.id if coupon else None,
+        coupon_code=coupon.code if coupon else None,
+        shipping_address=data.shipping_address.model_dump(), created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(order)
+    await session.flush()
+    versions = await _take_stock(session, order, lines, customer_id, now)
+    session.add_all(
+        OrderLine(order_id=order.id, position=i, product_id=p.id, sku=p.sku, name=p.name,
+                  unit_price_cents=p.price_cents, quantity=q, line_total_cents=p.price_cents * q)
+        for i, (p, q) in enumerate(lines)
+    )  # fmt: skip
+    session.add(OrderEvent(order_id=order.id, to_status=order.status, actor_id=customer_id))
+    if data.items is None and cart is not None:
+        await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
+        cart.coupon_id = None
+    await session.commit()
+    return Placed(order, versions)
+
+
+async def _wanted(
+    session: AsyncSession, data: OrderCreate, cart: Cart | None
+) -> dict[uuid.UUID, int]:
+    """product id → quantity, from the request or the cart, in order."""
+    wanted: dict[uuid.UUID, int] = {}
+    if data.items is not None:
+        for i, item in enumerate(data.items):
+            try:
+                pid = uuid.UUID(item.product_id)
+            except ValueError:
+                raise Unprocessable.field(f"items.{i}.product_id", "no such product") from None
+            if pid in wanted:
+                raise Unprocessable.field(f"items.{i}.product_id", "listed twice")
+            wanted[pid] = item.quantity
+        return wanted
+    if cart is not None:
+        rows = await session.execute(
+            select(CartItem.product_id, CartItem.quantity)
+            .where(CartItem.cart_id == cart.id)
+            .order_by(CartItem.added_at, CartItem.product_id)
+        )
+        wanted = {pid: qty for pid, qty in rows}
+    if not wanted:
+        raise Unprocessable.field("items", "the cart is empty; send items or fill the cart")
+    return wanted
+
+
+async def _products(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Product]:
+    rows = await session.scalars(
+        select(Product).where(Product.id.in_(ids), Product.deleted_at.is_(None), Product.is_active)
+    )
+    found = {p.id: p for p in rows}
+    missing = [str(pid) for pid in ids if pid not in found]
+    if missing:
+        raise Unprocessable(
+            "Some products are not for sale.",
+            errors=[{"field": "items", "message": m} for m in missing],
+        )
+    return found
+
+
+async def _coupon(session: AsyncSession, code: str | None, subtotal: int) -> Coupon | None:
+    """The coupon to apply, with its redemption counted, or None when none applies."""
+    if code is None:
+        return None
+    coupon = await coupons.by_code(session=session, code=code)
+    if coupon is None or not coupons.usable(coupon):
+        raise Unprocessable.field("coupon_code", "unknown, expired or exhausted coupon")
+    if subtotal < coupon.min_subtotal_cents:
+        raise Unprocessable.field("coupon_code", "the order is below the coupon's minimum")
+    # Counted with a conditional UPDATE: under any concurrency, never past the limit.
+    counted = await session.execute(
+        update(Coupon)
+        .where(
+            Coupon.id == coupon.id,
+            or_(Coupon.max_redemptions.is_(None), Coupon.redemptions < Coupon.max_redemptions),
+        )
+        .values(redemptions=Coupon.redemptions + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(counted, "rowcount", 0):
+        raise Unprocessable.field("coupon_code", "unknown, expired or exhausted coupon")
+    return coupon
+
+
+async def _take_stock(
+    session: AsyncSession, order: Order, lines: list[tuple[Product, int]],
+    actor_id: uuid.UUID, now: datetime,
+) -> dict[uuid.UUID, int]:  # fmt: skip
+    """Take every line's stock, or raise 409 naming every product that is short."""
+    short: list[str] = []
+    versions: dict[uuid.UUID, int] = {}
+    for product, quantity in lines:
+        try:
+            async with session.begin_nested():
+                applied = await inventory.apply(
+                    session=session, product_id=product.id, delta=-quantity, reason=Reason.ORDER,
+                    note=f"order {order.number}", actor_id=actor_id, now=now,
+                )  # fmt: skip
+                versions[product.id] = applied.version
+        except (inventory.InsufficientStock, NotFound):
+            short.append(str(product.id))
+    if short:
+        await session.rollback()
+        raise OutOfStock("Not enough stock for some products.", extra={"product_ids": short})
+    return versions
+
+
+async def get(
+    *, session: AsyncSession, order_id: uuid.UUID, viewer_id: uuid.UUID, staff: bool
+) -> Order:
+    """An order its owner or staff may see; anyone else gets 404 (existence not revealed)."""
+    order = await session.get(Order, order_id)
+    if order is None or (not staff and order.customer_id != viewer_id):
+        raise NotFound("No such order.")
+    return order
+
+
+async def lines_of(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[OrderLine]]:
+    """The lines of many orders in one query (no N+1 on listings)."""
+    result: dict[uuid.UUID, list[OrderLine]] = {oid: [] for oid in order_ids}
+    if order_ids:
+        rows = await session.scalars(
+            select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.position)
+        )
+        for line in rows:
+            result[line.order_id].append(line)
+    return result
+
+
+async def list_(
+    *, session: AsyncSession, viewer_id: uuid.UUID, staff: bool, filters: Filters,
+    limit: int, after: Sequence[Any] | None,
+) -> tuple[list[Order], list[Any] | None]:  # fmt: skip
+    """Newest first. Customers see only their own orders."""
+    stmt = select(Order)
+    if not staff:
+        stmt = stmt.where(Order.customer_id == viewer_id)
+    elif filters.customer_id is not None:
+        stmt = stmt.where(Order.customer_id == filters.customer_id)
+    if filters.status is not None:
+        stmt = stmt.where(Order.status == filters.status)
+    if filters.created_from is not None:
+        stmt = stmt.where(Order.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        stmt = stmt.where(Order.created_at <= filters.created_to)
+    if after is not None:
+        stmt = stmt.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
+    stmt = stmt.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(stmt)).scalars())
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], [last.created_at.isoformat(), str(last.id)]
