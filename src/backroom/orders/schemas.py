@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from backroom.cart.schemas import Quantity
+from backroom.cart.schemas import CartLine, Quantity
 from backroom.coupons.schemas import Code
 from backroom.pagination import Page
 from backroom.schema import InputModel, OutputModel, Text
@@ -35,13 +35,8 @@ class OrderCreate(InputModel):
     coupon_code: Code | None = None
 
 
-class OrderLineRead(OutputModel):
-    product_id: uuid.UUID
-    sku: str
-    name: str
-    unit_price_cents: int
-    quantity: int
-    line_total_cents: int
+class OrderLineRead(CartLine):
+    """The same shape as a cart line, frozen at checkout."""
 
 
 class OrderRead(OutputModel):
