@@ -8,16 +8,25 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from backroom.auth.deps import CurrentUser, Principal
+from backroom.auth.deps import CurrentUser, Principal, StaffUser
 from backroom.catalog.cache import tombstone
 from backroom.context import AppContext, get_context
 from backroom.db import SessionDep
 from backroom.errors import Forbidden, Unprocessable
 from backroom.http import created, json_response, next_link
 from backroom.openapi import problems
-from backroom.orders import service
-from backroom.orders.models import Order, OrderLine
-from backroom.orders.schemas import OrderCreate, OrderLineRead, OrderPage, OrderRead
+from backroom.orders import lifecycle, service
+from backroom.orders.models import Order, OrderLine, OrderStatus
+from backroom.orders.schemas import (
+    OrderCreate,
+    OrderEventRead,
+    OrderHistory,
+    OrderLineRead,
+    OrderPage,
+    OrderRead,
+    PayRequest,
+    ShipRequest,
+)
 from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from backroom.routing import make_router
 from backroom.schema import Timestamp, parse_id
@@ -106,3 +115,75 @@ async def read_order(
         staff=user.is_staff,
     )  # fmt: skip
     return json_response(request, await _one(session, order), etag=True)
+
+
+async def _changed(request: Request, session: AsyncSession, order: Order) -> Response:
+    return json_response(request, await _one(session, order))
+
+
+@router.post("/{order_id}/pay", response_model=OrderRead, responses=problems(402, 404, 409))
+async def pay_order(
+    order_id: str, body: PayRequest, request: Request, session: SessionDep, user: CurrentUser
+) -> Response:
+    order = await lifecycle.pay(
+        session=session, order_id=parse_id(order_id, "order"), customer_id=user.id,
+        provider=body.provider, token=body.token,
+    )  # fmt: skip
+    return await _changed(request, session, order)
+
+
+@router.post("/{order_id}/cancel", response_model=OrderRead, responses=problems(404, 409))
+async def cancel_order(
+    order_id: str, request: Request, session: SessionDep, ctx: Ctx, user: CurrentUser
+) -> Response:
+    changed = await lifecycle.cancel(
+        session=session, order_id=parse_id(order_id, "order"), actor_id=user.id,
+        staff=user.is_staff,
+    )  # fmt: skip
+    for product_id, version in changed.stock_versions.items():
+        await ctx.product_cache.offer(product_id, tombstone(version))
+    return await _changed(request, session, changed.order)
+
+
+@router.post("/{order_id}/ship", response_model=OrderRead, responses=problems(403, 404, 409))
+async def ship_order(
+    order_id: str, request: Request, session: SessionDep, staff: StaffUser,
+    body: ShipRequest | None = None,
+) -> Response:  # fmt: skip
+    order = await lifecycle.advance(
+        session=session, order_id=parse_id(order_id, "order"), target=OrderStatus.SHIPPED,
+        actor_id=staff.id, carrier=body.carrier if body else None,
+        tracking_number=body.tracking_number if body else None,
+    )  # fmt: skip
+    return await _changed(request, session, order)
+
+
+@router.post("/{order_id}/deliver", response_model=OrderRead, responses=problems(403, 404, 409))
+async def deliver_order(
+    order_id: str, request: Request, session: SessionDep, staff: StaffUser
+) -> Response:
+    order = await lifecycle.advance(
+        session=session, order_id=parse_id(order_id, "order"), target=OrderStatus.DELIVERED,
+        actor_id=staff.id,
+    )  # fmt: skip
+    return await _changed(request, session, order)
+
+
+@router.post("/{order_id}/refund", response_model=OrderRead, responses=problems(403, 404, 409))
+async def refund_order(
+    order_id: str, request: Request, session: SessionDep, staff: StaffUser
+) -> Response:
+    order = await lifecycle.advance(
+        session=session, order_id=parse_id(order_id, "order"), target=OrderStatus.REFUNDED,
+        actor_id=staff.id,
+    )  # fmt: skip
+    return await _changed(request, session, order)
+
+
+@router.get("/{order_id}/history", response_model=OrderHistory, responses=problems(403, 404))
+async def order_history(
+    order_id: str, request: Request, session: SessionDep, _staff: StaffUser
+) -> Response:
+    events = await lifecycle.history(session=session, order_id=parse_id(order_id, "order"))
+    body = OrderHistory(items=[OrderEventRead.model_validate(e) for e in events])
+    return json_response(request, body)

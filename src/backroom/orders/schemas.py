@@ -60,3 +60,24 @@ class OrderRead(OutputModel):
 
 class OrderPage(Page[OrderRead]):
     pass
+
+
+class PayRequest(InputModel):
+    provider: Annotated[StrictStr, Field(min_length=1, max_length=32, examples=["test"])]
+    token: Annotated[StrictStr, Field(min_length=1, max_length=256, examples=["tok_visa"])]
+
+
+class ShipRequest(InputModel):
+    carrier: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    tracking_number: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+
+
+class OrderEventRead(OutputModel):
+    from_status: str | None
+    to_status: str
+    actor_id: uuid.UUID | None
+    created_at: datetime
+
+
+class OrderHistory(OutputModel):
+    items: list[OrderEventRead]
