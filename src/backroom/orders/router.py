@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -14,6 +14,7 @@ from backroom.context import AppContext, get_context
 from backroom.db import SessionDep
 from backroom.errors import Forbidden, Unprocessable
 from backroom.http import created, json_response, next_link
+from backroom.idempotency import service as idempotency
 from backroom.openapi import problems
 from backroom.orders import lifecycle, service
 from backroom.orders.models import Order, OrderLine, OrderStatus
@@ -33,6 +34,14 @@ from backroom.schema import Timestamp, parse_id
 
 router = make_router(prefix="/orders", tags=["orders"], responses=problems(401))
 Ctx = Annotated[AppContext, Depends(get_context)]
+# Declared for the OpenAPI document; idempotency.run reads the header itself.
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", min_length=1, max_length=255,
+        description="Replays the first response for the same key and body (24 h).",
+    ),
+]  # fmt: skip
 Status = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled", "refunded"]
 
 
@@ -55,15 +64,21 @@ async def _one(session: AsyncSession, order: Order) -> OrderRead:
 
 @router.post("", status_code=201, response_model=OrderRead, responses=problems(409))
 async def place_order(
-    body: OrderCreate, request: Request, session: SessionDep, ctx: Ctx, user: CurrentUser
-) -> Response:
-    placed = await service.place(
-        session=session, customer_id=user.id, data=body, settings=ctx.settings
+    body: OrderCreate, request: Request, session: SessionDep, ctx: Ctx, user: CurrentUser,
+    idempotency_key: IdempotencyHeader = None,
+) -> Response:  # fmt: skip
+    async def place() -> Response:
+        placed = await service.place(
+            session=session, customer_id=user.id, data=body, settings=ctx.settings
+        )
+        for product_id, version in placed.stock_versions.items():  # stock moved: not stale
+            await ctx.product_cache.offer(product_id, tombstone(version))
+        order = placed.order
+        return created(request, await _one(session, order), f"/api/v1/orders/{order.id}")
+
+    return await idempotency.run(
+        request=request, sessionmaker=ctx.sessionmaker, user_id=user.id, handler=place
     )
-    for product_id, version in placed.stock_versions.items():  # stock moved: no stale reads
-        await ctx.product_cache.offer(product_id, tombstone(version))
-    order = placed.order
-    return created(request, await _one(session, order), f"/api/v1/orders/{order.id}")
 
 
 @router.get("", response_model=OrderPage, responses=problems(403))
@@ -123,13 +138,19 @@ async def _changed(request: Request, session: AsyncSession, order: Order) -> Res
 
 @router.post("/{order_id}/pay", response_model=OrderRead, responses=problems(402, 404, 409))
 async def pay_order(
-    order_id: str, body: PayRequest, request: Request, session: SessionDep, user: CurrentUser
-) -> Response:
-    order = await lifecycle.pay(
-        session=session, order_id=parse_id(order_id, "order"), customer_id=user.id,
-        provider=body.provider, token=body.token,
-    )  # fmt: skip
-    return await _changed(request, session, order)
+    order_id: str, body: PayRequest, request: Request, session: SessionDep, ctx: Ctx,
+    user: CurrentUser, idempotency_key: IdempotencyHeader = None,
+) -> Response:  # fmt: skip
+    async def pay() -> Response:
+        order = await lifecycle.pay(
+            session=session, order_id=parse_id(order_id, "order"), customer_id=user.id,
+            provider=body.provider, token=body.token,
+        )  # fmt: skip
+        return await _changed(request, session, order)
+
+    return await idempotency.run(
+        request=request, sessionmaker=ctx.sessionmaker, user_id=user.id, handler=pay
+    )
 
 
 @router.post("/{order_id}/cancel", response_model=OrderRead, responses=problems(404, 409))
