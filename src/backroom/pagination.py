@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import uuid
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -41,6 +43,19 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def keyset(values: list[Any], *, timestamp: bool) -> list[Any]:
+    """Type the values of a ``[sort key, id]`` cursor: the key is an ISO timestamp
+    (``timestamp=True``) or a string, the id a UUID. Anything else is a 422."""
+    invalid = Unprocessable.field("cursor", "invalid cursor")
+    if len(values) != 2 or not all(isinstance(v, str) for v in values):
+        raise invalid
+    try:
+        first = datetime.fromisoformat(values[0]) if timestamp else values[0]
+        return [first, uuid.UUID(values[1])]
+    except ValueError:
+        raise invalid from None
 
 
 def encode_cursor(key: bytes, kind: str, values: list[Any]) -> str:

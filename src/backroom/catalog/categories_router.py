@@ -20,10 +20,10 @@ from backroom.catalog.schemas import (
 )
 from backroom.context import AppContext, get_context
 from backroom.db import SessionDep
-from backroom.errors import NotFound, Unprocessable
+from backroom.errors import NotFound
 from backroom.http import JSON, etag_of, next_link, no_content
 from backroom.openapi import problems
-from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, keyset
 from backroom.routing import make_router
 from backroom.schema import parse_id
 
@@ -54,7 +54,7 @@ async def list_categories(
     cursor: CursorQuery = None,
 ) -> Response:
     key = ctx.settings.signing_key
-    after = _keyset(decode_cursor(key, "categories", cursor)) if cursor else None
+    after = keyset(decode_cursor(key, "categories", cursor), timestamp=False) if cursor else None
     parent = parse_uuid(parent_id) if parent_id is not None else None
     if parent_id is not None and parent is None:
         return Response(
@@ -66,14 +66,6 @@ async def list_categories(
     next_cursor = encode_cursor(key, "categories", next_key) if next_key else None
     headers = {"Cache-Control": cache_control(request), **next_link(request, next_cursor)}
     return Response(page(items, next_cursor), media_type=JSON, headers=headers)
-
-
-def _keyset(values: list[Any]) -> list[Any]:
-    name, raw_id = values if len(values) == 2 else (None, None)
-    category_id = parse_uuid(raw_id) if isinstance(raw_id, str) else None
-    if not isinstance(name, str) or category_id is None:
-        raise Unprocessable.field("cursor", "invalid cursor")
-    return [name, category_id]
 
 
 @router.post("", status_code=201, response_model=CategoryRead, responses=problems(401, 403, 409))

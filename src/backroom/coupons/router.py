@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.responses import Response
@@ -10,10 +10,9 @@ from backroom.context import AppContext, get_context
 from backroom.coupons import service
 from backroom.coupons.schemas import CouponCreate, CouponPage, CouponPatch, CouponRead
 from backroom.db import SessionDep
-from backroom.errors import Unprocessable
 from backroom.http import created, json_response, next_link, no_content
 from backroom.openapi import problems
-from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, keyset
 from backroom.routing import make_router
 from backroom.schema import parse_id
 
@@ -27,23 +26,11 @@ async def list_coupons(
     limit: LimitQuery = 20, cursor: CursorQuery = None,
 ) -> Response:  # fmt: skip
     key = ctx.settings.signing_key
-    after = _keyset(decode_cursor(key, "coupons", cursor)) if cursor else None
+    after = keyset(decode_cursor(key, "coupons", cursor), timestamp=False) if cursor else None
     rows, next_key = await service.list_(session=session, limit=limit, after=after)
     next_cursor = encode_cursor(key, "coupons", next_key) if next_key else None
     page = CouponPage(items=[CouponRead.model_validate(c) for c in rows], next_cursor=next_cursor)
     return json_response(request, page, headers=next_link(request, next_cursor))
-
-
-def _keyset(values: list[Any]) -> list[Any]:
-    import uuid
-
-    try:
-        code, raw_id = values
-        if not isinstance(code, str):
-            raise TypeError
-        return [code, uuid.UUID(raw_id)]
-    except (ValueError, TypeError):
-        raise Unprocessable.field("cursor", "invalid cursor") from None
 
 
 @router.post("", status_code=201, response_model=CouponRead, responses=problems(409))

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.responses import Response
@@ -11,13 +9,12 @@ from backroom.auth.deps import StaffUser
 from backroom.catalog.cache import tombstone
 from backroom.context import AppContext, get_context
 from backroom.db import SessionDep
-from backroom.errors import Unprocessable
 from backroom.http import created, json_response, next_link
 from backroom.inventory import service
 from backroom.inventory.models import Reason
 from backroom.inventory.schemas import MovementCreate, MovementPage, MovementRead
 from backroom.openapi import problems
-from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, keyset
 from backroom.routing import make_router
 from backroom.schema import parse_id
 
@@ -51,7 +48,7 @@ async def list_movements(
     key = ctx.settings.signing_key
     pid = parse_id(product_id, "product")
     kind = f"movements:{pid}"  # a cursor only pages the ledger it came from
-    after = _keyset(decode_cursor(key, kind, cursor)) if cursor else None
+    after = keyset(decode_cursor(key, kind, cursor), timestamp=True) if cursor else None
     rows, next_key = await service.list_(session=session, product_id=pid, limit=limit, after=after)
     next_cursor = encode_cursor(key, kind, next_key) if next_key else None
     body = MovementPage(
@@ -70,10 +67,3 @@ async def read_movement(
         movement_id=parse_id(movement_id, "movement"),
     )
     return json_response(request, MovementRead.model_validate(movement), etag=True)
-
-
-def _keyset(values: list[Any]) -> list[Any]:
-    try:
-        return [datetime.fromisoformat(values[0]), uuid.UUID(values[1])]
-    except (ValueError, TypeError, IndexError):
-        raise Unprocessable.field("cursor", "invalid cursor") from None

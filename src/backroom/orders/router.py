@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +11,7 @@ from backroom.auth.deps import CurrentUser, Principal, StaffUser
 from backroom.catalog.cache import tombstone
 from backroom.context import AppContext, get_context
 from backroom.db import SessionDep
-from backroom.errors import Forbidden, Unprocessable
+from backroom.errors import Forbidden
 from backroom.http import created, json_response, next_link
 from backroom.idempotency import service as idempotency
 from backroom.openapi import problems
@@ -28,7 +27,7 @@ from backroom.orders.schemas import (
     PayRequest,
     ShipRequest,
 )
-from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, keyset
 from backroom.routing import make_router
 from backroom.schema import Timestamp, parse_id
 
@@ -92,7 +91,7 @@ async def list_orders(
 ) -> Response:  # fmt: skip
     filters = service.Filters(status, created_from, created_to, _customer(user, customer_id))
     key = ctx.settings.signing_key
-    after = _keyset(decode_cursor(key, "orders", cursor)) if cursor else None
+    after = keyset(decode_cursor(key, "orders", cursor), timestamp=True) if cursor else None
     orders, next_key = await service.list_(
         session=session, viewer_id=user.id, staff=user.is_staff, filters=filters, limit=limit,
         after=after,
@@ -112,13 +111,6 @@ def _customer(user: Principal, raw: str | None) -> uuid.UUID | None:
         return uuid.UUID(raw)
     except ValueError:
         return uuid.UUID(int=0)  # ids are opaque: one that can't exist matches no order
-
-
-def _keyset(values: list[Any]) -> list[Any]:
-    try:
-        return [datetime.fromisoformat(values[0]), uuid.UUID(values[1])]
-    except (ValueError, TypeError, IndexError):
-        raise Unprocessable.field("cursor", "invalid cursor") from None
 
 
 @router.get("/{order_id}", response_model=OrderRead, responses=problems(304, 404))

@@ -19,7 +19,7 @@ from backroom.http import (
     no_content,
 )
 from backroom.openapi import problems
-from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from backroom.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, keyset
 from backroom.routing import make_router
 from backroom.schema import InputModel, parse_id
 from backroom.users import service
@@ -100,23 +100,11 @@ async def list_users(
     limit: LimitQuery = 20, cursor: CursorQuery = None,
 ) -> Response:  # fmt: skip
     key = ctx.settings.signing_key
-    after = decode_cursor(key, "users", cursor) if cursor else None
-    rows, next_key = await service.list_(session=session, limit=limit, after=_keyset(after))
+    after = keyset(decode_cursor(key, "users", cursor), timestamp=True) if cursor else None
+    rows, next_key = await service.list_(session=session, limit=limit, after=after)
     next_cursor = encode_cursor(key, "users", next_key) if next_key else None
     page = UserPage(items=[UserRead.model_validate(u) for u in rows], next_cursor=next_cursor)
     return json_response(request, page, headers=next_link(request, next_cursor))
-
-
-def _keyset(values: list[Any] | None) -> list[Any] | None:
-    if values is None:
-        return None
-    import uuid
-    from datetime import datetime
-
-    try:
-        return [datetime.fromisoformat(values[0]), uuid.UUID(values[1])]
-    except (ValueError, TypeError, IndexError):
-        raise Unprocessable.field("cursor", "invalid cursor") from None
 
 
 @router.post("", status_code=201, response_model=UserRead, responses=problems(403, 409))
