@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from backroom.config import ConfigError, Settings
+from backroom.exports.cli import export_app
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -191,6 +192,9 @@ async def _bootstrap_admin(settings: Settings, email: str, password: str) -> boo
             return True
     finally:
         await engine.dispose()
+
+
+app.add_typer(export_app, name="export")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -20,6 +20,7 @@ from backroom.config import Settings
 from backroom.context import AppContext
 from backroom.coupons.router import router as coupons_router
 from backroom.db import autocommit, create_engine, create_sessionmaker
+from backroom.exports.router import router as exports_router
 from backroom.inventory.router import router as inventory_router
 from backroom.middleware import ConventionsMiddleware
 from backroom.migrations_support import head_revision
@@ -45,6 +46,7 @@ def _include_api(app: FastAPI) -> None:
     for router in (
         products_router, categories_router, inventory_router, cart_router, orders_router,
         coupons_router,
+        exports_router,
         auth_router, users_router,
     ):  # fmt: skip
         app.router.routes.extend(router.routes)
