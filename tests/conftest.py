@@ -58,6 +58,10 @@ def make_settings(prepared: dict[str, Any], tmp_path: Path) -> Callable[..., Set
             "secret_key": secrets.token_urlsafe(48),
             "log_level": "WARNING",
             "access_log": False,
+            # Jobs run here (through Redis when configured); periodic work is
+            # triggered by the tests that need it, not by a clock.
+            "jobs_in_process": True,
+            "scheduler": "off",
             **prepared,
             **overrides,
         }

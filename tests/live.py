@@ -44,6 +44,7 @@ def live_env(
         BACKROOM_DATA_DIR=str(workdir / "data"),
         BACKROOM_SECRET_KEY=secrets.token_urlsafe(48),
         BACKROOM_RATE_LIMIT="off",
+        BACKROOM_JOBS_IN_PROCESS="true",
         BACKROOM_LOG_LEVEL="WARNING",
     )
     if backend == "postgres":

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     rate_limit_user: str = "1200/minute"
     rate_limit_login_account: str = "10/5minutes"
     rate_limit_login_address: str = "50/5minutes"
+    # Jobs: unset = run them in this process unless Redis is configured (then
+    # `backroom worker` processes run them); the scheduler enqueues periodic work.
+    jobs_in_process: bool | None = None
+    scheduler: OnOff = "on"
+    import_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
     # Set by `backroom serve --workers N`: an in-process cache is only safe in one process.
     workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"
@@ -85,6 +90,17 @@ class Settings(BaseSettings):
     @property
     def rate_limit_enabled(self) -> bool:
         return self.rate_limit == "on"
+
+    @property
+    def runs_jobs(self) -> bool:
+        """Whether the web process itself consumes jobs (embedded default: yes)."""
+        if self.jobs_in_process is not None:
+            return self.jobs_in_process
+        return self.redis_url is None
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @property
     def cache_enabled(self) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backroom.catalog.cache import ProductCache
 from backroom.config import Settings
+from backroom.jobs.runtime import JobRuntime
 from backroom.ratelimit import RateLimiter
 from backroom.users.state import UserStateCache
 
@@ -24,6 +25,7 @@ class AppContext:
     user_states: UserStateCache
     product_cache: ProductCache
     redis: Redis | None
+    jobs: JobRuntime
     migration_head: str | None
 
 

@@ -21,7 +21,9 @@ from backroom.context import AppContext
 from backroom.coupons.router import router as coupons_router
 from backroom.db import autocommit, create_engine, create_sessionmaker
 from backroom.exports.router import router as exports_router
+from backroom.imports.router import router as imports_router
 from backroom.inventory.router import router as inventory_router
+from backroom.jobs.runtime import JobRuntime
 from backroom.middleware import ConventionsMiddleware
 from backroom.migrations_support import head_revision
 from backroom.ops import docs
@@ -46,7 +48,7 @@ def _include_api(app: FastAPI) -> None:
     for router in (
         products_router, categories_router, inventory_router, cart_router, orders_router,
         coupons_router,
-        exports_router,
+        exports_router, imports_router,
         auth_router, users_router,
     ):  # fmt: skip
         app.router.routes.extend(router.routes)
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limiter = RateLimiter(settings)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     read_engine = autocommit(engine)
+    product_cache = _product_cache(settings, redis)
+    job_runtime = JobRuntime(settings, engine, sessionmaker, product_cache)
     ctx = AppContext(
         settings=settings,
         engine=engine,
@@ -80,17 +84,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessionmaker=sessionmaker,
         limiter=limiter,
         user_states=UserStateCache(read_engine, enabled=settings.cache_enabled),
-        product_cache=_product_cache(settings, redis),
+        product_cache=product_cache,
         redis=redis,
+        jobs=job_runtime,
         migration_head=head_revision(),
     )
     settings.signing_key  # noqa: B018 - fail at start-up, not on the first request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await job_runtime.start(
+            receive=settings.runs_jobs, schedule=settings.runs_jobs and settings.scheduler == "on"
+        )
         try:
             yield
         finally:
+            await job_runtime.stop()
             await engine.dispose()
             await limiter.close()
             if redis is not None:

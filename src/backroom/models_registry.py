@@ -10,5 +10,6 @@ def load() -> None:
     from backroom.coupons import models as _coupons  # noqa: F401
     from backroom.idempotency import models as _idempotency  # noqa: F401
     from backroom.inventory import models as _inventory  # noqa: F401
+    from backroom.jobs import models as _jobs  # noqa: F401
     from backroom.orders import models as _orders  # noqa: F401
     from backroom.users import models as _users  # noqa: F401

@@ -68,12 +68,17 @@ class ProductCache(Protocol):
 
     async def offer(self, product_id: uuid.UUID, entry: CachedProduct) -> None: ...
 
+    async def offer_many(self, entries: dict[uuid.UUID, CachedProduct]) -> None: ...
+
 
 class NoCache:
     async def get(self, product_id: uuid.UUID) -> CachedProduct | None:
         return None
 
     async def offer(self, product_id: uuid.UUID, entry: CachedProduct) -> None:
+        return None
+
+    async def offer_many(self, entries: dict[uuid.UUID, CachedProduct]) -> None:
         return None
 
 
@@ -90,6 +95,10 @@ class MemoryCache:
         current = self._entries.get(product_id)
         if current is None or current.rank < entry.rank:
             self._entries[product_id] = entry
+
+    async def offer_many(self, entries: dict[uuid.UUID, CachedProduct]) -> None:
+        for product_id, entry in entries.items():
+            await self.offer(product_id, entry)
 
 
 # Set KEYS[1] to ARGV[1] only if absent or holding a lower rank (the first 20 bytes
@@ -127,6 +136,20 @@ class RedisCache:
     async def offer(self, product_id: uuid.UUID, entry: CachedProduct) -> None:
         try:
             await self._offer(keys=[self._key(product_id)], args=[entry.pack(), TTL_SECONDS])
+        except Exception:
+            self._warn()
+
+    async def offer_many(self, entries: dict[uuid.UUID, CachedProduct]) -> None:
+        """Many offers in pipelined round trips (an import batch's tombstones)."""
+        items = list(entries.items())
+        try:
+            for start in range(0, len(items), 1000):
+                pipe = self._redis.pipeline(transaction=False)
+                for product_id, entry in items[start : start + 1000]:
+                    await self._offer(
+                        keys=[self._key(product_id)], args=[entry.pack(), TTL_SECONDS], client=pipe
+                    )
+                await pipe.execute()
         except Exception:
             self._warn()
 

@@ -76,6 +76,9 @@ class Product(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The import job that last wrote this row: a SKU seen twice in one file is
+    # caught by the database, whatever the file's size, and across restarts.
+    import_job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 class ProductSlugRedirect(Base):

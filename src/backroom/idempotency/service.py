@@ -127,3 +127,13 @@ async def _release(
             )
         )
         await session.commit()
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Delete keys older than the TTL (the periodic purge). Commits."""
+    await begin_write(session)
+    result = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - TTL)
+    )
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -57,8 +57,8 @@ async def _load(session: AsyncSession, order_id: uuid.UUID) -> Order:
 
 
 async def _move(
-    session: AsyncSession, order: Order, target: OrderStatus, actor_id: uuid.UUID,
-    **values: object,
+    session: AsyncSession, order: Order, target: OrderStatus, actor_id: uuid.UUID | None,
+    note: str | None = None, **values: object,
 ) -> None:  # fmt: skip
     """Change the status only if it is still what we read; record who did it."""
     current = order.status
@@ -75,7 +75,7 @@ async def _move(
         raise InvalidTransition("The order changed meanwhile; fetch it again.")
     session.add(
         OrderEvent(order_id=order.id, from_status=current, to_status=target.value,
-                   actor_id=actor_id, created_at=now)
+                   actor_id=actor_id, note=note, created_at=now)
     )  # fmt: skip
 
 
@@ -116,15 +116,18 @@ async def pay(
 
 
 async def cancel(
-    *, session: AsyncSession, order_id: uuid.UUID, actor_id: uuid.UUID, staff: bool
-) -> Changed:
-    """Cancel before shipping: stock back to the ledger, a paid order refunded. Commits."""
+    *, session: AsyncSession, order_id: uuid.UUID, actor_id: uuid.UUID | None, staff: bool,
+    note: str | None = None,
+) -> Changed:  # fmt: skip
+    """Cancel before shipping: stock back to the ledger, a paid order refunded. Commits.
+
+    ``actor_id`` None is the system (the payment-timeout job)."""
     await begin_write(session)
     order = await _load(session, order_id)
     if not staff and order.customer_id != actor_id:
         raise NotFound("No such order.")
     was_paid = order.status == S.PAID
-    await _move(session, order, S.CANCELLED, actor_id)
+    await _move(session, order, S.CANCELLED, actor_id, note)
     changed = Changed(order)
     lines = await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
     for line in lines:
@@ -150,7 +153,7 @@ async def advance(
     values: dict[str, object] = {}
     if target is S.SHIPPED:
         values = {"carrier": carrier, "tracking_number": tracking_number}
-    await _move(session, order, target, actor_id, **values)
+    await _move(session, order, target, actor_id, None, **values)
     if target is S.REFUNDED:
         await _refund_payments(session, order)
     await session.commit()

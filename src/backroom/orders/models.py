@@ -5,7 +5,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +36,13 @@ class Order(Base):
     __table_args__ = (
         Index("ix_customer_order_customer", "customer_id", "created_at", "id"),
         Index("ix_customer_order_created", "created_at", "id"),
+        # The payment-timeout job looks only at unpaid orders, oldest first.
+        Index(
+            "ix_customer_order_unpaid",
+            "created_at",
+            sqlite_where=text("status = 'pending_payment'"),
+            postgresql_where=text("status = 'pending_payment'"),
+        ),
         CheckConstraint("total_cents >= 0", name="total"),
     )
 

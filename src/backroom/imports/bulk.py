@@ -1,0 +1,119 @@
+"""The database side of an import batch, per dialect.
+
+PostgreSQL: the batch's products are ``COPY``-ed (binary) into a temporary
+staging table, then one ``INSERT … SELECT`` creates the new ones and one
+``UPDATE … FROM`` changes the existing ones; ledger movements are ``COPY``-ed
+straight into the ledger. SQLite: ``executemany`` of the same rows. Both run in
+the caller's transaction, so a batch is all or nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backroom.catalog.models import Product
+from backroom.inventory.models import StockMovement
+
+PRODUCT = cast(Table, Product.__table__)
+LEDGER = cast(Table, StockMovement.__table__)
+_STAGE_COLUMNS = (
+    "id", "sku", "slug", "name", "description", "price_cents", "stock", "category_id",
+    "is_active", "version", "created_at", "updated_at", "import_job_id", "is_new",
+)  # fmt: skip
+_LEDGER_COLUMNS = (
+    "id", "product_id", "delta", "reason", "note", "stock_after", "actor_id", "created_at",
+)  # fmt: skip
+_UPDATED = ("name", "description", "price_cents", "stock", "category_id", "is_active", "version",
+            "updated_at", "import_job_id")  # fmt: skip
+
+_CREATE_STAGE = text("""
+CREATE TEMP TABLE IF NOT EXISTS import_stage (
+  id uuid, sku text, slug text, name text, description text, price_cents bigint, stock integer,
+  category_id uuid, is_active boolean, version integer, created_at timestamptz,
+  updated_at timestamptz, import_job_id uuid, is_new boolean
+) ON COMMIT DELETE ROWS
+""")
+_INSERT_NEW = text("""
+INSERT INTO product (id, sku, slug, name, description, price_cents, stock, category_id, is_active,
+                     attributes, version, created_at, updated_at, import_job_id)
+SELECT id, sku, slug, name, description, price_cents, stock, category_id, is_active,
+       '{}'::jsonb, version, created_at, updated_at, import_job_id
+FROM import_stage WHERE is_new
+""")
+_UPDATE_EXISTING = text(
+    "UPDATE product AS p SET "  # noqa: S608 - the names are the constants above
+    + ", ".join(f"{name} = s.{name}" for name in _UPDATED)
+    + " FROM import_stage AS s WHERE p.id = s.id AND NOT s.is_new"
+)
+
+
+async def write(
+    session: AsyncSession,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    movements: list[dict[str, Any]],
+) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await _postgres(session, inserts, updates, movements)
+    else:
+        await _executemany(session, inserts, updates, movements)
+
+
+async def mark(session: AsyncSession, product_ids: list[uuid.UUID], job_id: uuid.UUID) -> None:
+    """Record that this job saw these (unchanged) products: a later duplicate is caught."""
+    if product_ids:
+        stmt = update(PRODUCT).where(PRODUCT.c.id.in_(product_ids)).values(import_job_id=job_id)
+        await session.execute(stmt)
+
+
+async def _executemany(
+    session: AsyncSession,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    movements: list[dict[str, Any]],
+) -> None:
+    if inserts:
+        await session.execute(insert(PRODUCT), inserts)
+    if updates:
+        stmt = (
+            update(PRODUCT)
+            .where(PRODUCT.c.id == bindparam("b_id"))
+            .values({name: bindparam(name) for name in _UPDATED})
+        )
+        await session.execute(stmt, [{**row, "b_id": row["id"]} for row in updates])
+    if movements:
+        await session.execute(insert(LEDGER), movements)
+
+
+async def _postgres(
+    session: AsyncSession,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    movements: list[dict[str, Any]],
+) -> None:
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    if inserts or updates:
+        await session.execute(_CREATE_STAGE)
+        staged = [_staged(row, True) for row in inserts] + [_staged(row, False) for row in updates]
+        await raw.copy_records_to_table("import_stage", records=staged, columns=_STAGE_COLUMNS)
+        if inserts:
+            await session.execute(_INSERT_NEW)
+        if updates:
+            await session.execute(_UPDATE_EXISTING)
+    if movements:
+        records = [tuple(row[name] for name in _LEDGER_COLUMNS) for row in movements]
+        await raw.copy_records_to_table("stock_movement", records=records, columns=_LEDGER_COLUMNS)
+
+
+def _staged(row: dict[str, Any], is_new: bool) -> tuple[Any, ...]:
+    return (
+        row["id"], row.get("sku"), row.get("slug"), row["name"], row["description"],
+        row["price_cents"], row["stock"], row["category_id"], row["is_active"], row["version"],
+        row.get("created_at", row["updated_at"]), row["updated_at"], row["import_job_id"], is_new,
+    )  # fmt: skip

@@ -1,0 +1,126 @@
+"""Where jobs run: taskiq brokers, the in-process receiver and the scheduler.
+
+Embedded default (no Redis): an ``InMemoryBroker`` runs each job as a task in
+the process that enqueued it, and the scheduler runs in every web process.
+With Redis: a ``RedisStreamBroker`` (a consumer group on a Redis stream, acked
+after the job ends) carries job ids to ``backroom worker`` processes, any
+number of them; web processes only enqueue. Either way the database row is
+the truth, and the periodic sweep re-enqueues any job whose message was lost
+(Redis here keeps nothing on disk) or whose runner died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from taskiq import AsyncBroker, InMemoryBroker, TaskiqScheduler
+from taskiq.api import run_receiver_task, run_scheduler_task
+from taskiq.schedule_sources import LabelScheduleSource
+from taskiq_redis import RedisStreamBroker
+
+from backroom.catalog.cache import ProductCache
+from backroom.config import Settings
+
+log = logging.getLogger("backroom.jobs")
+
+RUN_JOB = "backroom.run_job"
+STREAM = "backroom:jobs"
+# A message unacked this long (its worker died) is claimed by another worker;
+# the lease in the database decides whether the job really needs running again.
+REDIS_IDLE_MS = 120_000
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+@dataclass(slots=True)
+class JobRuntime:
+    """What a running job may use, and the broker that carries job ids."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    product_cache: ProductCache
+    broker: AsyncBroker = field(init=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+    _started: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.broker = build_broker(self.settings)
+        self.broker.state.runtime = self
+
+    async def start(self, *, receive: bool, schedule: bool) -> None:
+        """Connect the broker; optionally consume jobs and run the scheduler here."""
+        await self.broker.startup()
+        self._started = True
+        if receive and not isinstance(self.broker, InMemoryBroker):
+            self._tasks.append(asyncio.create_task(run_receiver_task(self.broker)))
+        if schedule:
+            scheduler = TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
+            self._tasks.append(asyncio.create_task(run_scheduler_task(scheduler)))
+
+    async def stop(self) -> None:
+        """Stop consuming, give running jobs a bounded time, then cancel them
+        (a cancelled job rolls back its batch and hands its lease back)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if isinstance(self.broker, InMemoryBroker):
+            await _drain(self.broker)
+        if self._started:
+            await self.broker.shutdown()
+            self._started = False
+
+    async def kick(self, job_id: uuid.UUID) -> None:
+        """Enqueue a job whose row has committed. A failure is logged, not raised:
+        the sweep enqueues it again."""
+        task = self.broker.find_task(RUN_JOB)
+        assert task is not None
+        try:
+            await task.kiq(str(job_id))
+        except Exception:
+            log.warning("could not enqueue job %s; the sweep will retry", job_id, exc_info=True)
+
+
+async def _drain(broker: InMemoryBroker) -> None:
+    running = [task for task in broker._running_tasks if not task.done()]
+    if not running:
+        return
+    _, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
+
+
+def build_broker(settings: Settings) -> AsyncBroker:
+    broker: AsyncBroker
+    if settings.redis_url:
+        broker = RedisStreamBroker(
+            settings.redis_url, queue_name=STREAM, consumer_group_name="backroom-workers",
+            idle_timeout=REDIS_IDLE_MS, maxlen=100_000,
+        )  # fmt: skip
+    else:
+        broker = InMemoryBroker(max_async_tasks=50, propagate_exceptions=False)
+    _register(broker)
+    return broker
+
+
+def _register(broker: AsyncBroker) -> None:
+    from backroom.jobs import tasks
+
+    broker.register_task(tasks.run_job, task_name=RUN_JOB)
+    for name, func, seconds in tasks.PERIODIC:
+        broker.register_task(func, task_name=name, schedule=[{"interval": seconds}])
+
+
+def runtime_of(state: Any) -> JobRuntime:
+    runtime: JobRuntime = state.runtime
+    return runtime
