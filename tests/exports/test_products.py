@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 
-from backroom.exports import service
+from backroom.exports import Format, service
 from tests.catalog.helpers import create_product
 from tests.exports.helpers import EXPORTS, HEADER, download, tricky_catalog
 from tests.factories import Actors
@@ -92,3 +93,20 @@ async def test_head_answers_like_get(client: AsyncClient, actors: Actors) -> Non
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.content == b""
+
+
+async def test_no_connection_is_held_between_batches(
+    app: FastAPI, client: AsyncClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow client must not pin a pooled connection for the whole download: each
+    # batch is its own short read, so between chunks nothing is checked out.
+    monkeypatch.setattr(service, "BATCH_SIZE", 2)
+    staff = await actors.staff()
+    for n in range(5):
+        await create_product(client, staff, sku=f"HOLD-{n}")
+    engine = app.state.ctx.read_engine
+    chunks = 0
+    async for _chunk in service.products(engine, Format.CSV):
+        assert engine.pool.checkedout() == 0
+        chunks += 1
+    assert chunks == 3
