@@ -15,6 +15,7 @@ from rich.console import Console
 
 from backroom.config import ConfigError, Settings
 from backroom.exports.cli import export_app
+from backroom.seed.cli import seed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -195,6 +196,7 @@ async def _bootstrap_admin(settings: Settings, email: str, password: str) -> boo
 
 
 app.add_typer(export_app, name="export")
+app.command("seed")(seed)
 
 
 def main() -> None:  # pragma: no cover - console entry

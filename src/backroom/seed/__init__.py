@@ -1,0 +1,1 @@
+"""Reproducible demo data at scale: ``backroom seed`` (see docs/bulk.md)."""
