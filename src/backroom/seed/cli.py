@@ -111,7 +111,7 @@ async def _run(settings: Settings, plan: Plan) -> Summary:
 
 def _print_summary(summary: Summary) -> None:
     phases = Table(title=f"backroom seed --seed {summary.seed} (tag {summary.tag})")
-    for column in ("phase", "rows", "seconds", "rows/s"):
+    for column in ("phase", "made", "seconds", "per second"):
         phases.add_column(column, justify="left" if column == "phase" else "right")
     for name, units, seconds in summary.phases:
         rate = f"{units / seconds:,.0f}" if units and seconds else ""
