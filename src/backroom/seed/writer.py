@@ -107,6 +107,13 @@ class PostgresWriter:
         self._tx = driver.transaction()
         self.finished = False
 
+    async def start(self) -> None:
+        await self._tx.start()
+
+    async def abort(self) -> None:
+        if not self.finished:
+            await self._tx.rollback()
+
     async def fetch(self, sql: str, *params: Any) -> list[Row]:
         return [tuple(r) for r in await self._db.fetch(_dollar(sql), *params)]
 
@@ -182,9 +189,8 @@ async def open_writer(engine: AsyncEngine) -> AsyncIterator[Writer]:
             yield SQLiteWriter(driver)
             return
         writer = PostgresWriter(driver)
-        await writer._tx.start()
+        await writer.start()
         try:
             yield writer
         finally:
-            if not writer.finished:
-                await writer._tx.rollback()
+            await writer.abort()
