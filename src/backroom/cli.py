@@ -15,6 +15,7 @@ from rich.console import Console
 
 from backroom.config import ConfigError, Settings
 from backroom.exports.cli import export_app
+from backroom.imports.cli import import_app
 from backroom.seed.cli import seed
 
 if TYPE_CHECKING:
@@ -196,6 +197,18 @@ async def _bootstrap_admin(settings: Settings, email: str, password: str) -> boo
 
 
 app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs and the scheduler in this process (with Redis: any number
+    of workers share the queue; without: they pick jobs from the database)."""
+    from backroom.jobs.worker import run_worker
+
+    asyncio.run(run_worker(_settings()))
+
+
 app.command("seed")(seed)
 
 

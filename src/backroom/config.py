@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     # `backroom worker` processes run them); the scheduler enqueues periodic work.
     jobs_in_process: bool | None = None
     scheduler: OnOff = "on"
-    import_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
+    import_batch_rows: int = Field(default=5_000, ge=1, le=10_000)
+    job_lease_seconds: int = Field(default=30, ge=2, le=3600)
+    job_sweep_seconds: int = Field(default=15, ge=1, le=3600)
     # Set by `backroom serve --workers N`: an in-process cache is only safe in one process.
     workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"

@@ -51,6 +51,8 @@ async def start(request: Request, runtime: JobRuntime, actor_id: uuid.UUID) -> J
                     "actor_id": str(actor_id)},
         )  # fmt: skip
         job.id = job_id
+        if not runtime.delivers:
+            job.kicked_at = None  # for the sweep of a `backroom worker`: at once
         async with runtime.sessionmaker() as session:
             await begin_write(session)
             session.add(job)

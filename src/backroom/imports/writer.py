@@ -85,7 +85,7 @@ async def _existing(session: AsyncSession, skus: list[str]) -> dict[str, dict[st
     columns = (Product.id, Product.sku, Product.version, Product.import_job_id, *fields)
     stmt = (
         select(*columns)
-        .where(Product.sku.in_(sorted(skus)), Product.deleted_at.is_(None))
+        .where(bulk.among(session, Product.sku, sorted(skus)), Product.deleted_at.is_(None))
         .order_by(Product.sku)
         .with_for_update()
     )
@@ -153,20 +153,25 @@ async def _assign_slugs(session: AsyncSession, plan: Plan) -> None:
     A slug that only an old redirect holds is taken over, as the API does."""
     if not plan.inserts:
         return
-    wanted = {row["id"]: derive_slug(row["name"], row["sku"]) for row in plan.inserts}
-    fallback = {row["id"]: _with_sku(wanted[row["id"]], row["sku"]) for row in plan.inserts}
-    taken = await _live_slugs(session, set(wanted.values()) | set(fallback.values()))
     for row in plan.inserts:
-        for candidate in (wanted[row["id"]], fallback[row["id"]]):
-            if candidate not in taken:
-                row["slug"] = candidate
-                taken.add(candidate)
-                break
-    clashing = [row for row in plan.inserts if row["slug"] is None]
-    for row in clashing:  # vanishingly rare: both candidates taken
-        row["slug"] = _with_sku(wanted[row["id"]], f"{row['sku']}-{row['id'].hex[:8]}")
+        row["slug"] = derive_slug(row["name"], row["sku"])
+    taken = await _live_slugs(session, {row["slug"] for row in plan.inserts})
+    seen: set[str] = set()
+    clashing = []
+    for row in plan.inserts:
+        if row["slug"] in taken or row["slug"] in seen:
+            clashing.append(row)
+        seen.add(row["slug"])
+    if clashing:  # rare: names that slug alike
+        fallback = {row["id"]: _with_sku(row["slug"], row["sku"]) for row in clashing}
+        taken |= await _live_slugs(session, set(fallback.values())) | seen
+        for row in clashing:
+            slug = fallback[row["id"]]
+            row["slug"] = slug if slug not in taken else f"{slug[:180]}-{row['id'].hex[:8]}"
+            taken.add(row["slug"])
     slugs = [row["slug"] for row in plan.inserts]
-    await session.execute(delete(ProductSlugRedirect).where(ProductSlugRedirect.slug.in_(slugs)))
+    among = bulk.among(session, ProductSlugRedirect.slug, slugs)
+    await session.execute(delete(ProductSlugRedirect).where(among))
 
 
 def _with_sku(slug: str, sku: str) -> str:
@@ -174,5 +179,9 @@ def _with_sku(slug: str, sku: str) -> str:
 
 
 async def _live_slugs(session: AsyncSession, slugs: Iterable[str]) -> set[str]:
-    stmt = select(Product.slug).where(Product.slug.in_(list(slugs)), Product.deleted_at.is_(None))
+    slugs = list(slugs)
+    if not slugs:
+        return set()
+    among = bulk.among(session, Product.slug, slugs)
+    stmt = select(Product.slug).where(among, Product.deleted_at.is_(None))
     return set(await session.scalars(stmt))

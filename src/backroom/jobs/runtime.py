@@ -16,6 +16,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -48,6 +49,16 @@ class JobRuntime:
     broker: AsyncBroker = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     _started: bool = field(default=False, init=False)
+    _consuming: bool = field(default=False, init=False)
+
+    @property
+    def delivers(self) -> bool:
+        """Whether ``kick`` reaches a consumer (else the sweep of a worker must find the job)."""
+        return not (isinstance(self.broker, InMemoryBroker) and not self._consuming)
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.job_lease_seconds)
 
     def __post_init__(self) -> None:
         self.broker = build_broker(self.settings)
@@ -56,7 +67,7 @@ class JobRuntime:
     async def start(self, *, receive: bool, schedule: bool) -> None:
         """Connect the broker; optionally consume jobs and run the scheduler here."""
         await self.broker.startup()
-        self._started = True
+        self._started, self._consuming = True, receive
         if receive and not isinstance(self.broker, InMemoryBroker):
             self._tasks.append(asyncio.create_task(run_receiver_task(self.broker)))
         if schedule:
@@ -81,6 +92,8 @@ class JobRuntime:
     async def kick(self, job_id: uuid.UUID) -> None:
         """Enqueue a job whose row has committed. A failure is logged, not raised:
         the sweep enqueues it again."""
+        if not self.delivers:
+            return  # no queue to share: a `backroom worker` finds it with its sweep
         task = self.broker.find_task(RUN_JOB)
         assert task is not None
         try:
@@ -109,15 +122,15 @@ def build_broker(settings: Settings) -> AsyncBroker:
         )  # fmt: skip
     else:
         broker = InMemoryBroker(max_async_tasks=50, propagate_exceptions=False)
-    _register(broker)
+    _register(broker, settings)
     return broker
 
 
-def _register(broker: AsyncBroker) -> None:
+def _register(broker: AsyncBroker, settings: Settings) -> None:
     from backroom.jobs import tasks
 
     broker.register_task(tasks.run_job, task_name=RUN_JOB)
-    for name, func, seconds in tasks.PERIODIC:
+    for name, func, seconds in tasks.periodic(settings):
         broker.register_task(func, task_name=name, schedule=[{"interval": seconds}])
 
 

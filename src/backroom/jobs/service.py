@@ -22,10 +22,7 @@ from backroom.db import begin_write, utcnow
 from backroom.errors import NotFound
 from backroom.jobs.models import Job, JobError, JobStatus
 
-LEASE = timedelta(seconds=30)
-# A queued job not started this long after it was last enqueued is enqueued again
-# (its message may have been lost with a Redis restart, or never sent).
-REKICK_AFTER = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)  # the default; BACKROOM_JOB_LEASE_SECONDS
 MAX_ATTEMPTS = 5
 MAX_ERRORS_KEPT = 1_000
 
@@ -42,6 +39,7 @@ class Lease:
     params: dict[str, Any]
     checkpoint: dict[str, Any] | None
     attempt: int
+    duration: timedelta = LEASE
 
 
 def new_job(*, kind: str, params: dict[str, Any], created_by: uuid.UUID | None) -> Job:
@@ -54,7 +52,9 @@ def new_job(*, kind: str, params: dict[str, Any], created_by: uuid.UUID | None) 
     )  # fmt: skip
 
 
-async def claim(session: AsyncSession, job_id: uuid.UUID) -> Lease | None:
+async def claim(
+    session: AsyncSession, job_id: uuid.UUID, duration: timedelta = LEASE
+) -> Lease | None:
     """Take the job if nobody holds it. Commits. None: done, running elsewhere, or missing."""
     await begin_write(session)
     now = utcnow()
@@ -69,7 +69,7 @@ async def claim(session: AsyncSession, job_id: uuid.UUID) -> Lease | None:
         .values(
             status=JobStatus.RUNNING.value,
             lease_token=token,
-            lease_until=now + LEASE,
+            lease_until=now + duration,
             attempts=Job.attempts + 1,
             updated_at=now,
         )
@@ -80,7 +80,9 @@ async def claim(session: AsyncSession, job_id: uuid.UUID) -> Lease | None:
     if row is None:
         await session.rollback()
         return None
-    lease = Lease(job_id, token, row.kind, dict(row.params or {}), row.checkpoint, row.attempts)
+    lease = Lease(
+        job_id, token, row.kind, dict(row.params or {}), row.checkpoint, row.attempts, duration
+    )
     if row.started_at is None:
         await session.execute(update(Job).where(Job.id == job_id).values(started_at=now))
     if row.attempts > MAX_ATTEMPTS:
@@ -98,7 +100,7 @@ async def fence(session: AsyncSession, lease: Lease, **values: Any) -> None:
     result = await session.execute(
         update(Job)
         .where(Job.id == lease.job_id, Job.lease_token == lease.token)
-        .values(lease_until=now + LEASE, updated_at=now, **values)
+        .values(lease_until=now + lease.duration, updated_at=now, **values)
         .execution_options(synchronize_session=False)
     )
     if not getattr(result, "rowcount", 0):
@@ -204,14 +206,20 @@ async def errors_of(session: AsyncSession, job_id: uuid.UUID) -> list[JobError]:
     return list(rows)
 
 
-async def due_for_kick(session: AsyncSession, now: datetime, limit: int = 100) -> list[uuid.UUID]:
-    """Jobs whose message may be lost or whose runner died: mark them enqueued now. Commits."""
+async def due_for_kick(
+    session: AsyncSession, now: datetime, lease: timedelta = LEASE, limit: int = 100
+) -> list[uuid.UUID]:
+    """Jobs whose message may be lost or whose runner died: mark them enqueued now. Commits.
+
+    A queued job not started two leases after it was last enqueued is enqueued
+    again (its message may have been lost with a Redis restart, or never sent);
+    a running job whose lease ran out is enqueued for someone to take over."""
     await begin_write(session)
     stalled = or_(
         and_(Job.status == JobStatus.QUEUED.value,
-             or_(Job.kicked_at.is_(None), Job.kicked_at < now - REKICK_AFTER)),
+             or_(Job.kicked_at.is_(None), Job.kicked_at < now - 2 * lease)),
         and_(Job.status == JobStatus.RUNNING.value, Job.lease_until < now,
-             or_(Job.kicked_at.is_(None), Job.kicked_at < now - LEASE)),
+             or_(Job.kicked_at.is_(None), Job.kicked_at < now - lease)),
     )  # fmt: skip
     ids = list(await session.scalars(select(Job.id).where(stalled).limit(limit)))
     if ids:

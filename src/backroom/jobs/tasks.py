@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from taskiq import Context, TaskiqDepends
 
+from backroom.config import Settings
 from backroom.db import utcnow
 from backroom.jobs import service as jobs
 from backroom.jobs.models import JobStatus
@@ -24,7 +25,6 @@ from backroom.jobs.runtime import JobRuntime, runtime_of
 log = logging.getLogger("backroom.jobs")
 
 Handler = Callable[[JobRuntime, jobs.Lease], Awaitable[None]]
-HEARTBEAT_SECONDS = 10.0
 
 
 def _handlers() -> dict[str, Handler]:
@@ -37,7 +37,7 @@ async def run_job(job_id: str, context: Annotated[Context, TaskiqDepends()]) -> 
     """Claim the job and run it; a job someone else holds (or that is done) is left alone."""
     runtime = runtime_of(context.state)
     async with runtime.sessionmaker() as session:
-        lease = await jobs.claim(session, uuid.UUID(job_id))
+        lease = await jobs.claim(session, uuid.UUID(job_id), runtime.lease)
     if lease is None:
         return
     handler = _handlers().get(lease.kind)
@@ -66,7 +66,7 @@ async def run_job(job_id: str, context: Annotated[Context, TaskiqDepends()]) -> 
 async def _heartbeat(runtime: JobRuntime, lease: jobs.Lease) -> None:
     """Extend the lease while a long step (one big batch) runs."""
     while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.sleep(lease.duration.total_seconds() / 3)
         try:
             async with runtime.sessionmaker() as session:
                 await jobs.heartbeat(session, lease)
@@ -80,7 +80,7 @@ async def sweep(context: Annotated[Context, TaskiqDepends()]) -> int:
     """Enqueue again the jobs whose message was lost or whose runner died."""
     runtime = runtime_of(context.state)
     async with runtime.sessionmaker() as session:
-        ids = await jobs.due_for_kick(session, utcnow())
+        ids = await jobs.due_for_kick(session, utcnow(), runtime.lease)
     for job_id in ids:
         await runtime.kick(job_id)
     return len(ids)
@@ -104,8 +104,10 @@ async def purge(context: Annotated[Context, TaskiqDepends()]) -> None:
         await purge_expired(session)
 
 
-PERIODIC: list[tuple[str, Callable[..., Awaitable[Any]], int]] = [
-    ("backroom.sweep_jobs", sweep, 15),
-    ("backroom.expire_orders", expire_orders, 30),
-    ("backroom.purge", purge, 3600),
-]
+def periodic(settings: Settings) -> list[tuple[str, Callable[..., Awaitable[Any]], int]]:
+    """Task name, function, interval in seconds."""
+    return [
+        ("backroom.sweep_jobs", sweep, settings.job_sweep_seconds),
+        ("backroom.expire_orders", expire_orders, min(30, settings.order_payment_timeout_seconds)),
+        ("backroom.purge", purge, 3600),
+    ]

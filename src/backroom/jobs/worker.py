@@ -1,0 +1,45 @@
+"""``backroom worker``: a process that only runs jobs and the scheduler.
+
+With Redis it consumes the job stream (any number of workers share it through
+one consumer group). Without Redis there is no queue to share, so the worker
+finds queued jobs through the periodic sweep of the job table instead.
+SIGTERM/SIGINT stop it gracefully: no new jobs, running ones get a bounded time
+to finish their batch, and an unfinished job is handed back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from backroom import logs
+from backroom.catalog.cache import NoCache, ProductCache, RedisCache
+from backroom.config import Settings
+from backroom.db import create_engine, create_sessionmaker
+from backroom.jobs.runtime import JobRuntime
+from backroom.redis_client import create_redis
+
+log = logging.getLogger("backroom.worker")
+
+
+async def run_worker(settings: Settings) -> None:
+    logs.configure(settings.log_level)
+    engine = create_engine(settings)
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
+    cache: ProductCache = RedisCache(redis) if redis and settings.cache_enabled else NoCache()
+    runtime = JobRuntime(settings, engine, create_sessionmaker(engine), cache)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start(receive=True, schedule=settings.scheduler == "on")
+    log.info("worker started (%s)", "redis" if redis else "database sweep, no redis")
+    try:
+        await stop.wait()
+    finally:
+        log.info("worker stopping")
+        await runtime.stop()
+        await engine.dispose()
+        if redis is not None:
+            await redis.aclose()
