@@ -155,6 +155,20 @@ async def test_statuses_history_and_payments_agree(app: FastAPI) -> None:
     assert {"delivered", "cancelled", "refunded"} <= seen
 
 
+async def test_orders_come_after_their_customer_and_products(app: FastAPI) -> None:
+    await _seed(app, customers=3, products=10)
+    [(early_buyers, early_products, months)] = await _rows(app, """
+        SELECT
+          (SELECT count(*) FROM customer_order o JOIN user_account u ON u.id = o.customer_id
+           WHERE u.created_at > o.created_at),
+          (SELECT count(*) FROM order_line l JOIN customer_order o ON o.id = l.order_id
+           JOIN product p ON p.id = l.product_id WHERE p.created_at > o.created_at),
+          (SELECT count(DISTINCT substr(CAST(created_at AS TEXT), 1, 7)) FROM customer_order)
+        """)  # fmt: skip
+    assert (early_buyers, early_products) == (0, 0)
+    assert months > 20  # months with orders: spread over two years
+
+
 async def test_order_numbers_and_coupon_redemptions(app: FastAPI) -> None:
     await _seed(app)
     assert keys.ALPHABET == _ALPHABET  # the app's own number format

@@ -56,7 +56,9 @@ def customers(
         last = min(first + plan.batch_customers, plan.customers)
         rows: list[Row] = []
         for index in range(first, last):
-            at = first_us + int((index + rng.random()) / plan.customers * span)
+            # The first customer signs up at the very start: every order has someone to buy.
+            jitter = rng.random() if index else 0.0
+            at = first_us + int((index + jitter) / plan.customers * span)
             given, family = rng.choice(words.FIRST_NAMES), rng.choice(words.LAST_NAMES)
             full_name = f"{given} {family}"
             email = f"{_ascii(given)}.{_ascii(family)}.{index + 1}@{domain}"
