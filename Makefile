@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check clean bench-users-me
+.PHONY: help run test lint format check clean bench-users-me bench-import bench-export bench-seed
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,15 @@ check: lint test ## Everything CI runs: lint, types, tests
 
 bench-users-me: $(VENV)/.installed ## Load-test GET /users/me (see docs/performance.md)
 	$(BIN)/python bench/users_me.py
+
+bench-import: $(VENV)/.installed ## Import 1,000,000 products over HTTP on PostgreSQL (add ARGS=--sqlite)
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/import_products.py $(ARGS)
+
+bench-export: $(VENV)/.installed ## Export 1,000,000 products on PostgreSQL
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/export_products.py $(ARGS)
+
+bench-seed: $(VENV)/.installed ## backroom seed with 1,000,000 orders on PostgreSQL (add ARGS=--sqlite)
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/seed_orders.py $(ARGS)
 
 clean: ## Remove the virtualenv and caches (keeps ./var)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

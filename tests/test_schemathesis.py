@@ -61,7 +61,7 @@ def _operations(api_schema: schemathesis.BaseSchema) -> list[Any]:
 _SEMANTIC_FIELDS = {
     "parent_id", "category_id", "min_price", "cursor", "password", "new_password",
     "current_password", "code", "product_id", "starts_at", "ends_at", "items", "coupon_code",
-    "Idempotency-Key",
+    "Idempotency-Key", "from", "file",
 }  # fmt: skip
 
 

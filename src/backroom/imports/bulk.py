@@ -10,9 +10,10 @@ the caller's transaction, so a batch is all or nothing.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, ColumnElement, String, Table, any_, bindparam, insert, text, update
+from sqlalchemy import ARRAY, ColumnElement, String, Table, any_, bindparam, text, update
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,8 +96,13 @@ async def _executemany(
     updates: list[dict[str, Any]],
     movements: list[dict[str, Any]],
 ) -> None:
+    # New rows go straight to the driver's executemany: SQLAlchemy's per-value
+    # bind processing was a third of the import's CPU. The values are encoded the
+    # way SQLAlchemy stores them on SQLite (uuid hex, "YYYY-MM-DD HH:MM:SS.ffffff").
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None
     if inserts:
-        await session.execute(insert(PRODUCT), inserts)
+        await raw.executemany(_SQLITE_PRODUCT, [_product_row(row) for row in inserts])
     if updates:
         stmt = (
             update(PRODUCT)
@@ -105,7 +111,45 @@ async def _executemany(
         )
         await session.execute(stmt, [{**row, "b_id": row["id"]} for row in updates])
     if movements:
-        await session.execute(insert(LEDGER), movements)
+        await raw.executemany(_SQLITE_LEDGER, [_ledger_row(row) for row in movements])
+
+
+_PRODUCT_COLUMNS = (
+    "id", "sku", "slug", "name", "description", "price_cents", "stock", "category_id",
+    "is_active", "attributes", "version", "created_at", "updated_at", "import_job_id",
+)  # fmt: skip
+_SQLITE_PRODUCT = (
+    f"INSERT INTO product ({', '.join(_PRODUCT_COLUMNS)}) "  # noqa: S608 - constant names
+    f"VALUES ({', '.join('?' * len(_PRODUCT_COLUMNS))})"
+)
+_SQLITE_LEDGER = (
+    f"INSERT INTO stock_movement ({', '.join(_LEDGER_COLUMNS)}) "  # noqa: S608 - constant names
+    f"VALUES ({', '.join('?' * len(_LEDGER_COLUMNS))})"
+)
+
+
+def _hex(value: uuid.UUID | None) -> str | None:
+    return value.hex if value is not None else None
+
+
+def _timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _product_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    created = _timestamp(row["created_at"])
+    return (
+        row["id"].hex, row["sku"], row["slug"], row["name"], row["description"],
+        row["price_cents"], row["stock"], _hex(row["category_id"]), int(row["is_active"]), "{}",
+        row["version"], created, created, _hex(row["import_job_id"]),
+    )  # fmt: skip
+
+
+def _ledger_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["id"].hex, row["product_id"].hex, row["delta"], row["reason"], row["note"],
+        row["stock_after"], _hex(row["actor_id"]), _timestamp(row["created_at"]),
+    )  # fmt: skip
 
 
 async def _postgres(

@@ -21,13 +21,15 @@ _FILE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/x-ndjson": {"schema": {"type": "string"}},
+            # Any bytes are a file to import; what they must hold is checked per row.
+            "text/csv": {},
+            "application/x-ndjson": {},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
                     "properties": {"file": {"type": "string", "format": "binary"}},
+                    "additionalProperties": False,
                 }
             },
         },

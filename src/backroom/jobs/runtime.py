@@ -15,13 +15,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker, TaskiqScheduler
-from taskiq.api import run_receiver_task, run_scheduler_task
+from taskiq.api import run_scheduler_task
+from taskiq.receiver import Receiver
 from taskiq.schedule_sources import LabelScheduleSource
 from taskiq_redis import RedisStreamBroker
 
@@ -47,8 +49,11 @@ class JobRuntime:
     sessionmaker: async_sessionmaker[AsyncSession]
     product_cache: ProductCache
     broker: AsyncBroker = field(init=False)
+    running: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
-    _started: bool = field(default=False, init=False)
+    _scheduler: asyncio.Task[None] | None = field(default=None, init=False)
+    _finish: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _connected: bool = field(default=False, init=False)
     _consuming: bool = field(default=False, init=False)
 
     @property
@@ -65,29 +70,68 @@ class JobRuntime:
         self.broker.state.runtime = self
 
     async def start(self, *, receive: bool, schedule: bool) -> None:
-        """Connect the broker; optionally consume jobs and run the scheduler here."""
-        await self.broker.startup()
-        self._started, self._consuming = True, receive
+        """Connect the broker; optionally consume jobs and run the scheduler here.
+        Redis being down doesn't stop the start: consuming retries until it is back."""
+        self._consuming = receive
+        await self._connect()
         if receive and not isinstance(self.broker, InMemoryBroker):
-            self._tasks.append(asyncio.create_task(run_receiver_task(self.broker)))
+            self._tasks.append(asyncio.create_task(self._consume()))
         if schedule:
             scheduler = TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
-            self._tasks.append(asyncio.create_task(run_scheduler_task(scheduler)))
+            self._scheduler = asyncio.create_task(run_scheduler_task(scheduler))
+
+    async def _connect(self) -> bool:
+        if not self._connected:
+            try:
+                await self.broker.startup()
+                self._connected = True
+            except Exception:
+                log.warning("job queue unavailable; will retry", exc_info=True)
+        return self._connected
+
+    async def _consume(self) -> None:
+        """Taskiq's receiver until ``stop``: stopping it through its finish event (not
+        by cancelling it) lets it finish its Redis read and wait for running jobs."""
+        pause = 1.0
+        with ThreadPoolExecutor(max_workers=2) as executor:
+            while not self._finish.is_set():
+                if await self._connect():
+                    receiver = Receiver(
+                        self.broker, executor, run_startup=False, max_async_tasks=20,
+                        propagate_exceptions=False, wait_tasks_timeout=SHUTDOWN_GRACE_SECONDS,
+                    )  # fmt: skip
+                    try:
+                        await receiver.listen(self._finish)
+                        pause = 1.0
+                    except Exception:
+                        log.warning("job queue listener failed; retrying", exc_info=True)
+                if not self._finish.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._finish.wait(), pause)
+                    pause = min(pause * 2, 30.0)
 
     async def stop(self) -> None:
-        """Stop consuming, give running jobs a bounded time, then cancel them
-        (a cancelled job rolls back its batch and hands its lease back)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        """Stop taking jobs, give running ones a bounded time, then cancel them (a
+        cancelled job rolls back its batch and hands its lease back at once)."""
+        self._finish.set()
+        if self._scheduler is not None:  # its loop ends only when cancelled
+            self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await self._scheduler
+            self._scheduler = None
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS + 5)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("the job listener did not stop in time")
+            except Exception:
+                log.warning("job runtime task failed while stopping", exc_info=True)
         self._tasks.clear()
-        if isinstance(self.broker, InMemoryBroker):
-            await _drain(self.broker)
-        if self._started:
-            await self.broker.shutdown()
-            self._started = False
+        await _drain(self.running)
+        if self._connected:
+            with contextlib.suppress(Exception):
+                await self.broker.shutdown()
+            self._connected = False
 
     async def kick(self, job_id: uuid.UUID) -> None:
         """Enqueue a job whose row has committed. A failure is logged, not raised:
@@ -102,11 +146,10 @@ class JobRuntime:
             log.warning("could not enqueue job %s; the sweep will retry", job_id, exc_info=True)
 
 
-async def _drain(broker: InMemoryBroker) -> None:
-    running = [task for task in broker._running_tasks if not task.done()]
-    if not running:
-        return
-    _, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
+async def _drain(running: set[asyncio.Task[Any]]) -> None:
+    pending = {task for task in running if not task.done()}
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
     for task in pending:
         task.cancel()
     if pending:

@@ -36,8 +36,18 @@ def _handlers() -> dict[str, Handler]:
 async def run_job(job_id: str, context: Annotated[Context, TaskiqDepends()]) -> None:
     """Claim the job and run it; a job someone else holds (or that is done) is left alone."""
     runtime = runtime_of(context.state)
+    current = asyncio.current_task()
+    assert current is not None
+    runtime.running.add(current)  # so a shutdown can wait for it, then cancel it
+    try:
+        await _run(runtime, uuid.UUID(job_id))
+    finally:
+        runtime.running.discard(current)
+
+
+async def _run(runtime: JobRuntime, job_id: uuid.UUID) -> None:
     async with runtime.sessionmaker() as session:
-        lease = await jobs.claim(session, uuid.UUID(job_id), runtime.lease)
+        lease = await jobs.claim(session, job_id, runtime.lease)
     if lease is None:
         return
     handler = _handlers().get(lease.kind)
