@@ -60,6 +60,8 @@ async def test_csv_creates_products_with_ledger(client: AsyncClient, actors: Act
     assert mug["is_active"] is False and mug["category_id"] is None and mug["stock"] == 0
     ledger = await _ledger(client, staff.headers, shirt["id"])
     assert [(m["delta"], m["reason"], m["stock_after"]) for m in ledger] == [(5, "import", 5)]
+    found = await client.get(PRODUCTS, params={"q": "warm shirt"})  # indexed for search
+    assert [p["sku"] for p in found.json()["items"]] == ["RED-1"]
     assert await _ledger(client, staff.headers, mug["id"]) == []
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from slugify import slugify
@@ -22,28 +21,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.catalog.models import Product, ProductSlugRedirect
-from backroom.catalog.service import derive_slug
 from backroom.imports import bulk
-from backroom.imports.rows import RowError, Valid
-from backroom.inventory.models import Reason
+from backroom.imports.prepare import Ready, Scope
+from backroom.imports.rows import RowError
 
 _FIELDS = ("name", "description", "price_cents", "stock", "category_id", "is_active")
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    job_id: uuid.UUID
-    actor_id: uuid.UUID | None
-    categories: dict[str, uuid.UUID]
-    now: datetime
-
-
 @dataclass(slots=True)
 class Plan:
-    inserts: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[Ready] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     unchanged: list[uuid.UUID] = field(default_factory=list)
-    movements: list[dict[str, Any]] = field(default_factory=list)
+    movements: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -52,7 +42,7 @@ class Plan:
         return {row["id"]: row["version"] for row in self.updates}
 
 
-async def apply_batch(session: AsyncSession, scope: Scope, rows: list[Valid]) -> Plan:
+async def apply_batch(session: AsyncSession, scope: Scope, rows: list[Ready]) -> Plan:
     """Write one batch inside the caller's transaction; returns what it did."""
     plan = Plan()
     rows = _first_of_each_sku(rows, plan)
@@ -60,12 +50,13 @@ async def apply_batch(session: AsyncSession, scope: Scope, rows: list[Valid]) ->
     for row in rows:
         _plan_row(row, existing.get(row.sku), scope, plan)
     await _assign_slugs(session, plan)
-    await bulk.write(session, plan.inserts, plan.updates, plan.movements)
+    products = [row.product for row in plan.inserts if row.product is not None]
+    await bulk.write(session, products, plan.updates, plan.movements)
     await bulk.mark(session, plan.unchanged, scope.job_id)
     return plan
 
 
-def _first_of_each_sku(rows: list[Valid], plan: Plan) -> list[Valid]:
+def _first_of_each_sku(rows: list[Ready], plan: Plan) -> list[Ready]:
     first: dict[str, int] = {}
     kept = []
     for row in rows:
@@ -92,38 +83,18 @@ async def _existing(session: AsyncSession, skus: list[str]) -> dict[str, dict[st
     return {row.sku: dict(row._mapping) for row in await session.execute(stmt)}
 
 
-def _plan_row(row: Valid, old: dict[str, Any] | None, scope: Scope, plan: Plan) -> None:
-    values = dict(row.values)
-    if "category_slug" in values:
-        slug = values.pop("category_slug")
-        if slug is not None and slug not in scope.categories:
-            plan.errors.append(RowError(row.row, "category_slug", "no such category"))
-            return
-        values["category_id"] = scope.categories[slug] if slug is not None else None
+def _plan_row(row: Ready, old: dict[str, Any] | None, scope: Scope, plan: Plan) -> None:
     if old is None:
-        _plan_insert(row, values, scope, plan)
+        if row.missing is not None:
+            plan.errors.append(RowError(row.row, row.missing, "required for a new product"))
+            return
+        plan.inserts.append(row)
+        if row.movement is not None:
+            plan.movements.append(row.movement)
     elif old["import_job_id"] == scope.job_id:
         plan.errors.append(RowError(row.row, "sku", "duplicate SKU: already earlier in the file"))
     else:
-        _plan_update(old, values, scope, plan)
-
-
-def _plan_insert(row: Valid, values: dict[str, Any], scope: Scope, plan: Plan) -> None:
-    for required in ("name", "price_cents"):
-        if required not in values:
-            plan.errors.append(RowError(row.row, required, "required for a new product"))
-            return
-    product_id = uuid.uuid4()
-    stock = values.get("stock", 0)
-    plan.inserts.append({
-        "id": product_id, "sku": row.sku, "slug": None, "name": values["name"],
-        "description": values.get("description", ""), "price_cents": values["price_cents"],
-        "stock": stock, "category_id": values.get("category_id"),
-        "is_active": values.get("is_active", True), "attributes": {}, "version": 1,
-        "created_at": scope.now, "updated_at": scope.now, "import_job_id": scope.job_id,
-    })  # fmt: skip
-    if stock:
-        plan.movements.append(_movement(product_id, stock, stock, scope))
+        _plan_update(old, row.values, scope, plan)
 
 
 def _plan_update(old: dict[str, Any], values: dict[str, Any], scope: Scope, plan: Plan) -> None:
@@ -137,39 +108,30 @@ def _plan_update(old: dict[str, Any], values: dict[str, Any], scope: Scope, plan
     })  # fmt: skip
     delta = merged["stock"] - old["stock"]
     if delta:
-        plan.movements.append(_movement(old["id"], delta, merged["stock"], scope))
-
-
-def _movement(product_id: uuid.UUID, delta: int, after: int, scope: Scope) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(), "product_id": product_id, "delta": delta,
-        "reason": Reason.IMPORT.value, "note": f"import {scope.job_id}", "stock_after": after,
-        "actor_id": scope.actor_id, "created_at": scope.now,
-    }  # fmt: skip
+        plan.movements.append(scope.movement(old["id"], delta, merged["stock"]))
 
 
 async def _assign_slugs(session: AsyncSession, plan: Plan) -> None:
-    """Derive slugs for new products like the API does; on a clash, append the SKU.
-    A slug that only an old redirect holds is taken over, as the API does."""
+    """New products keep the slug derived from their name, as the API derives it;
+    on a clash the SKU is appended. A slug that only an old redirect holds is
+    taken over, as the API does."""
     if not plan.inserts:
         return
-    for row in plan.inserts:
-        row["slug"] = derive_slug(row["name"], row["sku"])
-    taken = await _live_slugs(session, {row["slug"] for row in plan.inserts})
+    taken = await _live_slugs(session, {row.slug for row in plan.inserts})
     seen: set[str] = set()
     clashing = []
     for row in plan.inserts:
-        if row["slug"] in taken or row["slug"] in seen:
+        if row.slug in taken or row.slug in seen:
             clashing.append(row)
-        seen.add(row["slug"])
+        seen.add(row.slug)
     if clashing:  # rare: names that slug alike
-        fallback = {row["id"]: _with_sku(row["slug"], row["sku"]) for row in clashing}
+        fallback = {row.row: _with_sku(row.slug, row.sku) for row in clashing}
         taken |= await _live_slugs(session, set(fallback.values())) | seen
         for row in clashing:
-            slug = fallback[row["id"]]
-            row["slug"] = slug if slug not in taken else f"{slug[:180]}-{row['id'].hex[:8]}"
-            taken.add(row["slug"])
-    slugs = [row["slug"] for row in plan.inserts]
+            slug = fallback[row.row]
+            row.with_slug(slug if slug not in taken else f"{slug[:180]}-{uuid.uuid4().hex[:8]}")
+            taken.add(row.slug)
+    slugs = [row.slug for row in plan.inserts]
     among = bulk.among(session, ProductSlugRedirect.slug, slugs)
     await session.execute(delete(ProductSlugRedirect).where(among))
 
