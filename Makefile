@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check clean bench-users-me bench-import bench-export bench-seed
+.PHONY: help run test lint format check clean bench-users-me bench-checkout bench-import bench-export bench-seed
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,9 @@ check: lint test ## Everything CI runs: lint, types, tests
 
 bench-users-me: $(VENV)/.installed ## Load-test GET /users/me (see docs/performance.md)
 	$(BIN)/python bench/users_me.py
+
+bench-checkout: $(VENV)/.installed ## Checkout orders/s on PostgreSQL + Redis, spread and hot product, ledger checked
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/checkout.py $(ARGS)
 
 bench-import: $(VENV)/.installed ## Import 1,000,000 products over HTTP on PostgreSQL (add ARGS=--sqlite)
 	flock /tmp/backroom-bench.lock $(BIN)/python bench/import_products.py $(ARGS)
