@@ -82,7 +82,7 @@ async def _pg(statement: str, dsn: str = PG_ADMIN) -> None:
 
 CATEGORIES = (
     "INSERT INTO category (id, name, slug, description, created_at, updated_at) VALUES "
-    + ", ".join(f"('{uuid.uuid4()}', 'Category {i}', 'category-{i}', '', "
+    + ", ".join(f"('{uuid.uuid4().hex}', 'Category {i}', 'category-{i}', '', "
                 "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)" for i in range(50))
 )  # fmt: skip
 

@@ -218,3 +218,60 @@ async def test_list_filters(client: AsyncClient, actors: Actors) -> None:
         assert_problem(await client.get(f"{ORDERS}?{bad}", headers=user.headers), 422)
     staff_view = await client.get(f"{ORDERS}?customer_id=not-an-id", headers=staff.headers)
     assert staff_view.json()["items"] == []
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1000, 10**12, 1.5, "2", None, True])
+async def test_bad_quantities_are_422_and_take_nothing(
+    client: AsyncClient, actors: Actors, quantity: Any
+) -> None:
+    staff, user = await actors.staff(), await actors.customer()
+    product = await create_product(client, staff, stock=5)
+    body = {
+        "shipping_address": ADDRESS,
+        "items": [{"product_id": product["id"], "quantity": quantity}],
+    }
+    assert_problem(await client.post(ORDERS, headers=user.headers, json=body), 422)
+    assert await _stock(client, staff.headers, product) == 5
+
+
+async def test_unknown_inactive_and_deleted_products_are_not_for_sale(
+    client: AsyncClient, actors: Actors
+) -> None:
+    staff, user = await actors.staff(), await actors.customer()
+    inactive = await create_product(client, staff, stock=5, is_active=False)
+    deleted = await create_product(client, staff, stock=5)
+    await client.delete(f"{PRODUCTS}/{deleted['id']}", headers=staff.headers)
+    for product_id in (inactive["id"], deleted["id"], "00000000-0000-0000-0000-000000000001", "x"):
+        body = {"shipping_address": ADDRESS, "items": [{"product_id": product_id, "quantity": 1}]}
+        assert_problem(await client.post(ORDERS, headers=user.headers, json=body), 422)
+
+
+async def test_a_cart_that_changes_between_two_checkouts(
+    client: AsyncClient, actors: Actors
+) -> None:
+    staff, user = await actors.staff(), await actors.customer()
+    product = await create_product(client, staff, price_cents=1_000, stock=10)
+    other = await create_product(client, staff, price_cents=500, stock=10)
+    cart_item = f"/api/v1/cart/items/{product['id']}"
+    await client.put(cart_item, headers=user.headers, json={"quantity": 2})
+    # The price changes after the item went into the cart: checkout prices it now.
+    await client.patch(f"{PRODUCTS}/{product['id']}", headers=staff.headers,
+                       json={"price_cents": 1_200})  # fmt: skip
+    first = await client.post(ORDERS, headers=user.headers, json={"shipping_address": ADDRESS})
+    assert first.status_code == 201 and first.json()["subtotal_cents"] == 2_400
+    # The cart was emptied: checking it out again is refused, nothing is taken twice.
+    assert_problem(
+        await client.post(ORDERS, headers=user.headers, json={"shipping_address": ADDRESS}), 422
+    )
+    await client.put(
+        f"/api/v1/cart/items/{other['id']}", headers=user.headers, json={"quantity": 1}
+    )
+    # A product in the cart that stops being sold makes the checkout 422, not a partial order.
+    await client.put(cart_item, headers=user.headers, json={"quantity": 1})
+    await client.patch(f"{PRODUCTS}/{product['id']}", headers=staff.headers,
+                       json={"is_active": False})  # fmt: skip
+    assert_problem(
+        await client.post(ORDERS, headers=user.headers, json={"shipping_address": ADDRESS}), 422
+    )
+    assert await _stock(client, staff.headers, product) == 8
+    assert await _stock(client, staff.headers, other) == 10
