@@ -31,6 +31,7 @@ from backroom.ops.router import router as ops_router
 from backroom.orders.router import router as orders_router
 from backroom.ratelimit import RateLimiter, RateLimitMiddleware
 from backroom.redis_client import create_redis
+from backroom.reports.router import router as reports_router
 from backroom.users.router import router as users_router
 from backroom.users.state import UserStateCache
 
@@ -48,7 +49,7 @@ def _include_api(app: FastAPI) -> None:
     for router in (
         products_router, categories_router, inventory_router, cart_router, orders_router,
         coupons_router,
-        exports_router, imports_router,
+        exports_router, imports_router, reports_router,
         auth_router, users_router,
     ):  # fmt: skip
         app.router.routes.extend(router.routes)

@@ -1,0 +1,1 @@
+"""Staff reports over the orders and the catalog, aggregated in the database."""

@@ -1,0 +1,94 @@
+"""Report test data, written straight into the database: many orders, quickly."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backroom.catalog.models import Product
+from backroom.orders.models import Order, OrderLine
+from backroom.users.models import User
+
+REPORTS = "/api/v1/reports"
+ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "X", "postal_code": "1", "country": "US"}
+_n = itertools.count()
+
+
+@dataclass
+class Line:
+    product_id: uuid.UUID
+    sku: str
+    name: str
+    unit_price_cents: int
+    quantity: int
+
+    @property
+    def total(self) -> int:
+        return self.unit_price_cents * self.quantity
+
+
+@dataclass
+class PlacedOrder:
+    customer_id: uuid.UUID
+    status: str
+    paid_at: datetime | None
+    lines: list[Line]
+    discount_cents: int = 0
+    tax_cents: int = 0
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.total for line in self.lines)
+
+
+async def add_customer(engine: AsyncEngine, name: str = "") -> dict[str, Any]:
+    n = next(_n)
+    row = {
+        "id": uuid.uuid4(), "email": f"c{n}-{uuid.uuid4().hex[:6]}@example.com",
+        "full_name": name or f"Customer {n}", "password_hash": "x", "role": "customer",
+    }  # fmt: skip
+    async with engine.begin() as conn:
+        await conn.execute(insert(User), [row])
+    return row
+
+
+async def add_product(engine: AsyncEngine, **fields: Any) -> dict[str, Any]:
+    n = next(_n)
+    row = {"id": uuid.uuid4(), "sku": f"R-{n:05d}", "slug": f"r-{n}-{uuid.uuid4().hex[:6]}",
+           "name": f"Report product {n}", "price_cents": 100, "stock": 10, **fields}  # fmt: skip
+    async with engine.begin() as conn:
+        await conn.execute(insert(Product), [row])
+    return row
+
+
+async def add_orders(engine: AsyncEngine, orders: list[PlacedOrder]) -> None:
+    order_rows, line_rows = [], []
+    for order in orders:
+        n = next(_n)
+        subtotal = order.subtotal
+        total = max(subtotal - order.discount_cents, 0) + order.tax_cents
+        order_rows.append({
+            "id": order.id, "number": f"R{n:08d}", "status": order.status,
+            "customer_id": order.customer_id, "subtotal_cents": subtotal,
+            "discount_cents": order.discount_cents, "tax_cents": order.tax_cents,
+            "shipping_cents": 0, "total_cents": total, "currency": "USD",
+            "shipping_address": ADDRESS, "paid_at": order.paid_at,
+        })  # fmt: skip
+        for position, line in enumerate(order.lines):
+            line_rows.append({
+                "order_id": order.id, "position": position, "product_id": line.product_id,
+                "sku": line.sku, "name": line.name, "unit_price_cents": line.unit_price_cents,
+                "quantity": line.quantity, "line_total_cents": line.total,
+            })  # fmt: skip
+    async with engine.begin() as conn:
+        if order_rows:
+            await conn.execute(insert(Order), order_rows)
+        if line_rows:
+            await conn.execute(insert(OrderLine), line_rows)
