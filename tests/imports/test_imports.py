@@ -188,6 +188,10 @@ async def test_permissions_and_media_types(client: AsyncClient, actors: Actors) 
     assert wrong.headers["content-type"].startswith("application/problem+json")
     missing = await client.post(IMPORTS, files={"other": ("a.csv", b"x")}, headers=staff.headers)
     assert missing.status_code == 422
+    extra = await client.post(
+        IMPORTS, files={"file": ("a.csv", b"sku\r\n")}, data={"note": "x"}, headers=staff.headers
+    )
+    assert extra.status_code == 422 and extra.json()["errors"][0]["field"] == "note"
     job = await upload(client, staff, HEADER)
     assert (
         await client.get(f"/api/v1/imports/{job['id']}", headers=customer.headers)

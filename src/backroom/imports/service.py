@@ -83,6 +83,9 @@ async def _receive(request: Request, path: Path) -> str:
 async def _receive_form(request: Request, path: Path) -> str:
     """Starlette spools the part to a temporary file as it parses; copy it over."""
     async with request.form(max_files=1, max_fields=5) as form:
+        unknown = sorted(key for key in form if key != "file")
+        if unknown:  # as for JSON bodies: a misspelt field is an error, not ignored
+            raise Unprocessable.field(unknown[0][:64], "unknown field; send only 'file'")
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise Unprocessable.field("file", "a multipart field 'file' with the file is required")
