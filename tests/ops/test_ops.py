@@ -4,6 +4,7 @@ import time
 
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from backroom.main import create_app
@@ -95,3 +96,14 @@ async def test_openapi_documents_every_status(client: AsyncClient) -> None:
     assert {"application/json", "application/x-www-form-urlencoded"} <= token.keys()
     security = schema["components"]["securitySchemes"]
     assert any(s.get("type") == "oauth2" for s in security.values())
+
+
+async def test_metrics_report_the_job_queue_depth(app: FastAPI, client: AsyncClient) -> None:
+    from backroom.jobs.service import new_job
+
+    async with app.state.ctx.sessionmaker() as session:
+        for _ in range(3):  # committed, never enqueued: waiting
+            session.add(new_job(kind="import.products", created_by=None, params={}))
+        await session.commit()
+    text = (await client.get("/metrics")).text
+    assert "backroom_job_queue_depth 3.0" in text

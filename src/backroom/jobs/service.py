@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.db import begin_write, utcnow
@@ -204,6 +204,11 @@ async def errors_of(session: AsyncSession, job_id: uuid.UUID) -> list[JobError]:
         .limit(MAX_ERRORS_KEPT)
     )
     return list(rows)
+
+
+async def queued_count(session: AsyncSession) -> int:
+    stmt = select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED.value)
+    return int(await session.scalar(stmt) or 0)
 
 
 async def due_for_kick(

@@ -61,5 +61,18 @@ async def metrics_endpoint(ctx: Ctx) -> Response:
     in_use = getattr(pool, "checkedout", lambda: 0)()
     size = getattr(pool, "size", lambda: 0)()
     metrics.set_pool(in_use, size)
+    metrics.JOB_QUEUE_DEPTH.set(await _queued_jobs(ctx))
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
+
+
+async def _queued_jobs(ctx: AppContext) -> int:
+    """Jobs committed but not yet started (the job table is the queue's truth);
+    -1 when the database can't be asked, so a scrape still succeeds."""
+    from backroom.jobs.service import queued_count
+
+    try:
+        async with asyncio.timeout(1.0), ctx.sessionmaker() as session:
+            return await queued_count(session)
+    except Exception:
+        return -1
