@@ -12,12 +12,19 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backroom.catalog.models import Product
+from backroom.db import SQLITE_IMMEDIATE
 from backroom.orders.models import Order, OrderLine
 from backroom.users.models import User
 
 REPORTS = "/api/v1/reports"
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "X", "postal_code": "1", "country": "US"}
 _n = itertools.count()
+
+
+def writer(engine: AsyncEngine) -> AsyncEngine:
+    # BEGIN IMMEDIATE on SQLite: waits out the app's own writes (busy_timeout) instead of
+    # failing at once when a deferred transaction cannot upgrade to a writer.
+    return engine.execution_options(**{SQLITE_IMMEDIATE: True})
 
 
 @dataclass
@@ -54,7 +61,7 @@ async def add_customer(engine: AsyncEngine, name: str = "") -> dict[str, Any]:
         "id": uuid.uuid4(), "email": f"c{n}-{uuid.uuid4().hex[:6]}@example.com",
         "full_name": name or f"Customer {n}", "password_hash": "x", "role": "customer",
     }  # fmt: skip
-    async with engine.begin() as conn:
+    async with writer(engine).begin() as conn:
         await conn.execute(insert(User), [row])
     return row
 
@@ -63,7 +70,7 @@ async def add_product(engine: AsyncEngine, **fields: Any) -> dict[str, Any]:
     n = next(_n)
     row = {"id": uuid.uuid4(), "sku": f"R-{n:05d}", "slug": f"r-{n}-{uuid.uuid4().hex[:6]}",
            "name": f"Report product {n}", "price_cents": 100, "stock": 10, **fields}  # fmt: skip
-    async with engine.begin() as conn:
+    async with writer(engine).begin() as conn:
         await conn.execute(insert(Product), [row])
     return row
 
@@ -87,7 +94,7 @@ async def add_orders(engine: AsyncEngine, orders: list[PlacedOrder]) -> None:
                 "sku": line.sku, "name": line.name, "unit_price_cents": line.unit_price_cents,
                 "quantity": line.quantity, "line_total_cents": line.total,
             })  # fmt: skip
-    async with engine.begin() as conn:
+    async with writer(engine).begin() as conn:
         if order_rows:
             await conn.execute(insert(Order), order_rows)
         if line_rows:

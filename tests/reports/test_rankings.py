@@ -11,7 +11,15 @@ from sqlalchemy import update
 
 from backroom.catalog.models import Product
 from tests.factories import Actors
-from tests.reports.helpers import REPORTS, Line, PlacedOrder, add_customer, add_orders, add_product
+from tests.reports.helpers import (
+    REPORTS,
+    Line,
+    PlacedOrder,
+    add_customer,
+    add_orders,
+    add_product,
+    writer,
+)
 
 PAID = datetime(2026, 5, 10, 12, tzinfo=UTC)
 WINDOW = "from=2026-05-01&to=2026-05-31"
@@ -36,7 +44,7 @@ async def test_top_products_by_revenue_and_units(
         PlacedOrder(who, "refunded", PAID, [_line(dear, 50)]),
         PlacedOrder(who, "pending_payment", None, [_line(cheap, 90)]),
     ])  # fmt: skip
-    async with engine.begin() as conn:  # renamed, then deleted: the line snapshot stands in
+    async with writer(engine).begin() as conn:  # renamed, then deleted: the line snapshot stands in
         await conn.execute(
             update(Product).where(Product.id == gone["id"]).values(name="Renamed", deleted_at=PAID)
         )
