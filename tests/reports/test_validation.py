@@ -80,3 +80,14 @@ async def test_the_widest_dates_do_not_overflow(client: AsyncClient, actors: Act
             url = f"{REPORTS}/sales?{query}&granularity={granularity}"
             response = await client.get(url, headers=staff.headers)
             assert response.status_code == 200, response.text
+
+
+async def test_head_answers_like_get(client: AsyncClient, actors: Actors) -> None:
+    staff = await actors.staff()
+    for accept in ("application/json", "text/csv"):
+        headers = {**staff.headers, "Accept": accept}
+        got = await client.get(f"{REPORTS}/sales", headers=headers)
+        head = await client.head(f"{REPORTS}/sales", headers=headers)
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert got.headers["cache-control"] == "no-store"
