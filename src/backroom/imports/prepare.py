@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backroom.catalog.service import derive_slug
+from backroom.db import new_id
 from backroom.imports.reader import Batch
 from backroom.imports.rows import RowError
 from backroom.inventory.models import Reason
@@ -47,7 +48,7 @@ class Scope:
                      for v, k in zip(values, kinds, strict=True))  # fmt: skip
 
     def movement(self, product_id: uuid.UUID, delta: int, after: int) -> tuple[Any, ...]:
-        values = (uuid.uuid4(), product_id, delta, Reason.IMPORT.value,
+        values = (new_id(), product_id, delta, Reason.IMPORT.value,
                   f"import {self.job_id}", after, self.actor_id, self.now)  # fmt: skip
         return self.encode(values, "uu....ut")
 
@@ -102,7 +103,9 @@ def _ready(row: int, sku: str, values: dict[str, Any], scope: Scope) -> Ready:
     )
     if missing is not None:
         return Ready(row, sku, values, None, None, missing)
-    product_id = uuid.uuid4()
+    # Time-ordered ids (UUIDv7, as everywhere in the app): each batch appends to
+    # the primary-key index instead of touching pages all over it.
+    product_id = new_id()
     stock = values.get("stock", 0)
     product = scope.encode(
         (product_id, sku, derive_slug(values["name"], sku), values["name"],

@@ -219,15 +219,22 @@ async def due_for_kick(
     A queued job not started two leases after it was last enqueued is enqueued
     again (its message may have been lost with a Redis restart, or never sent);
     a running job whose lease ran out is enqueued for someone to take over."""
-    await begin_write(session)
     stalled = or_(
         and_(Job.status == JobStatus.QUEUED.value,
              or_(Job.kicked_at.is_(None), Job.kicked_at < now - 2 * lease)),
         and_(Job.status == JobStatus.RUNNING.value, Job.lease_until < now,
              or_(Job.kicked_at.is_(None), Job.kicked_at < now - lease)),
     )  # fmt: skip
+    # Read first: an idle sweep (the usual case) takes no write lock, which on
+    # SQLite would briefly block every other writer every few seconds.
     ids = list(await session.scalars(select(Job.id).where(stalled).limit(limit)))
-    if ids:
-        await session.execute(update(Job).where(Job.id.in_(ids)).values(kicked_at=now))
+    await session.rollback()
+    if not ids:
+        return []
+    await begin_write(session)
+    marked = await session.scalars(  # only what no other sweeper marked meanwhile
+        update(Job).where(Job.id.in_(ids), stalled).values(kicked_at=now).returning(Job.id)
+    )
+    ids = list(marked)
     await session.commit()
     return ids
