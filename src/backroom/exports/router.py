@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncGenerator, AsyncIterator
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Query, Request
-from pydantic import BeforeValidator
+from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
 from backroom.auth.deps import StaffUser
@@ -16,25 +13,13 @@ from backroom.context import AppContext
 from backroom.exports import Format, service
 from backroom.exports.service import Chunk
 from backroom.openapi import problems
+from backroom.params import FromQuery, ToQuery
 from backroom.routing import make_router
 
 router = make_router(prefix="/exports", tags=["exports"], responses=problems(401, 403))
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 NDJSON_MEDIA_TYPE = "application/x-ndjson"
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _day(value: Any) -> Any:
-    # Pydantic would also read "2026-11-26T00:00:00" or a Unix time as a date.
-    if not isinstance(value, str) or not _DAY.match(value):
-        raise ValueError("must be a date, YYYY-MM-DD")
-    return value
-
-
-Day = Annotated[date, BeforeValidator(_day)]
-FromQuery = Annotated[Day | None, Query(alias="from", description="First day (UTC), inclusive.")]
-ToQuery = Annotated[Day | None, Query(alias="to", description="Last day (UTC), inclusive.")]
 
 
 def _body(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:

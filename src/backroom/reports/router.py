@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from backroom.auth.deps import StaffUser
 from backroom.context import AppContext
-from backroom.exports.router import FromQuery, ToQuery
 from backroom.http import json_response
 from backroom.openapi import problems
+from backroom.params import FromQuery, ToQuery
 from backroom.reports import service
 from backroom.reports.schemas import (
     CustomerRow,
