@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check clean bench-users-me bench-checkout bench-import bench-export bench-seed
+.PHONY: help run test lint format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,9 @@ bench-export: $(VENV)/.installed ## Export 1,000,000 products on PostgreSQL
 
 bench-seed: $(VENV)/.installed ## backroom seed with 1,000,000 orders on PostgreSQL (add ARGS=--sqlite)
 	flock /tmp/backroom-bench.lock $(BIN)/python bench/seed_orders.py $(ARGS)
+
+bench-reports: $(VENV)/.installed ## Report latency on the database bench-seed leaves (backroom_bench_seed)
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/reports.py $(ARGS)
 
 clean: ## Remove the virtualenv and caches (keeps ./var)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
