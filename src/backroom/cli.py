@@ -16,6 +16,7 @@ from rich.console import Console
 from backroom.config import ConfigError, Settings
 from backroom.exports.cli import export_app
 from backroom.imports.cli import import_app
+from backroom.reports.cli import reports_app
 from backroom.seed.cli import seed
 
 if TYPE_CHECKING:
@@ -198,6 +199,7 @@ async def _bootstrap_admin(settings: Settings, email: str, password: str) -> boo
 
 app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
+app.add_typer(reports_app, name="reports")
 
 
 @app.command()

@@ -12,4 +12,5 @@ def load() -> None:
     from backroom.inventory import models as _inventory  # noqa: F401
     from backroom.jobs import models as _jobs  # noqa: F401
     from backroom.orders import models as _orders  # noqa: F401
+    from backroom.reports import models as _reports  # noqa: F401
     from backroom.users import models as _users  # noqa: F401

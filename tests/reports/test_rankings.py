@@ -44,7 +44,7 @@ async def test_top_products_by_revenue_and_units(
         PlacedOrder(who, "refunded", PAID, [_line(dear, 50)]),
         PlacedOrder(who, "pending_payment", None, [_line(cheap, 90)]),
     ])  # fmt: skip
-    async with writer(engine).begin() as conn:  # renamed, then deleted: the line snapshot stands in
+    async with writer(engine).begin() as conn:  # renamed, then deleted: its last name stands
         await conn.execute(
             update(Product).where(Product.id == gone["id"]).values(name="Renamed", deleted_at=PAID)
         )
@@ -54,7 +54,7 @@ async def test_top_products_by_revenue_and_units(
          "revenue_cents": 5000},
         {"product_id": str(cheap["id"]), "sku": "CHEAP", "name": "Cheap", "units": 30,
          "revenue_cents": 3000},
-        {"product_id": str(gone["id"]), "sku": "GONE", "name": "Gone", "units": 2,
+        {"product_id": str(gone["id"]), "sku": "GONE", "name": "Renamed", "units": 2,
          "revenue_cents": 1300},
     ]  # fmt: skip
     url = f"{REPORTS}/top-products?{WINDOW}&by=units&limit=2"

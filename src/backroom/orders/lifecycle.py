@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom.catalog.models import Product
 from backroom.db import begin_write, utcnow
 from backroom.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from backroom.inventory import service as inventory
 from backroom.inventory.models import Reason
 from backroom.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Payment
 from backroom.payments.provider import PROVIDERS, InvalidToken
+from backroom.reports import rollup
 
 S = OrderStatus
 ALLOWED: dict[OrderStatus, set[OrderStatus]] = {
@@ -77,6 +80,11 @@ async def _move(
         OrderEvent(order_id=order.id, from_status=current, to_status=target.value,
                    actor_id=actor_id, note=note, created_at=now)
     )  # fmt: skip
+    if rollup.counts(current) != rollup.counts(target.value):  # into or out of the reports
+        paid_at = values.get("paid_at", order.paid_at)
+        assert isinstance(paid_at, datetime), "a counted order has been paid"
+        sign = 1 if rollup.counts(target.value) else -1
+        await rollup.apply(session, order=order, paid_at=paid_at, sign=sign)
 
 
 async def pay(
@@ -103,14 +111,15 @@ async def pay(
         raise PaymentRequired(charge.decline_reason or "The payment was declined.")
     await begin_write(session)
     order = await _load(session, order_id)
+    amount = order.total_cents  # read now: a rollback expires the loaded order
     try:
         await _move(session, order, S.PAID, customer_id, paid_at=utcnow())
-    except Conflict:
+    except Conflict:  # another payment won the race: give this charge back
         await session.rollback()
-        await gateway.refund(reference=charge.reference, amount_cents=order.total_cents)
+        await gateway.refund(reference=charge.reference, amount_cents=amount)
         raise
     session.add(Payment(order_id=order.id, provider=provider, reference=charge.reference,
-                        amount_cents=order.total_cents))  # fmt: skip
+                        amount_cents=amount))  # fmt: skip
     await session.commit()
     return await _load(session, order_id)
 
@@ -129,7 +138,14 @@ async def cancel(
     was_paid = order.status == S.PAID
     await _move(session, order, S.CANCELLED, actor_id, note)
     changed = Changed(order)
-    lines = await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
+    # A product deleted since gets nothing back: it can't be sold again, and skipping
+    # both the stock and its movement keeps stock equal to the ledger's sum.
+    lines = await session.execute(
+        select(OrderLine.product_id, OrderLine.quantity)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id == order.id, Product.deleted_at.is_(None))
+        .order_by(OrderLine.product_id)  # the lock order checkout uses: no deadlocks
+    )
     for line in lines:
         applied = await inventory.apply(
             session=session, product_id=line.product_id, delta=line.quantity,

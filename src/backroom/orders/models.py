@@ -36,6 +36,8 @@ class Order(Base):
     __table_args__ = (
         Index("ix_customer_order_customer", "customer_id", "created_at", "id"),
         Index("ix_customer_order_created", "created_at", "id"),
+        # Reports read the orders paid on the days at a window's edges (reports/service.py).
+        Index("ix_customer_order_paid", "paid_at"),
         # The payment-timeout job looks only at unpaid orders, oldest first.
         Index(
             "ix_customer_order_unpaid",

@@ -174,7 +174,9 @@ async def _take_stock(
     """Take every line's stock, or raise 409 naming every product that is short."""
     short: list[str] = []
     versions: dict[uuid.UUID, int] = {}
-    for product, quantity in lines:
+    # Rows are locked in product-id order, the same in every checkout and cancel, so
+    # two orders holding the same products in different orders can't deadlock.
+    for product, quantity in sorted(lines, key=lambda line: line[0].id):
         try:
             async with session.begin_nested():
                 applied = await inventory.apply(

@@ -15,7 +15,7 @@ from backroom.context import AppContext
 from backroom.http import json_response
 from backroom.openapi import problems
 from backroom.params import FromQuery, ToQuery
-from backroom.reports import service
+from backroom.reports import periods, service
 from backroom.reports.schemas import (
     CustomerRow,
     CustomersReport,
@@ -85,7 +85,7 @@ async def sales_report(
     granularity: GranularityQuery = Granularity.DAY,
 ) -> Response:  # fmt: skip
     ctx = _ctx(request)
-    within = service.window(first_day, last_day, today=_today())
+    within = periods.window(first_day, last_day, today=_today())
     report = await service.sales(
         ctx.read_engine, within=within, granularity=granularity, currency=ctx.settings.currency
     )
@@ -97,7 +97,7 @@ async def top_products_report(
     request: Request, _staff: StaffUser, first_day: FromQuery = None, last_day: ToQuery = None,
     limit: LimitQuery = 10, by: RankQuery = RankBy.REVENUE,
 ) -> Response:  # fmt: skip
-    within = service.window(first_day, last_day, today=_today())
+    within = periods.window(first_day, last_day, today=_today())
     rows = await service.top_products(_ctx(request).read_engine, within=within, limit=limit, by=by)
     return _answer(request, TopProductsReport(rows=rows), ProductRow, rows)
 
@@ -116,6 +116,6 @@ async def customers_report(
     request: Request, _staff: StaffUser, first_day: FromQuery = None, last_day: ToQuery = None,
     limit: LimitQuery = 10,
 ) -> Response:  # fmt: skip
-    within = service.window(first_day, last_day, today=_today())
+    within = periods.window(first_day, last_day, today=_today())
     rows = await service.customers(_ctx(request).read_engine, within=within, limit=limit)
     return _answer(request, CustomersReport(rows=rows), CustomerRow, rows)
