@@ -104,7 +104,9 @@ def main() -> None:
     else:
         size = (workdir / "backroom.sqlite3").stat().st_size
         print(f"  SQLite file {size / 2**20:,.0f} MiB")
-        if not args.keep:
+        if args.keep:
+            print(f"  kept: {workdir} (bench/reports.py --sqlite-dir {workdir})")
+        else:
             shutil.rmtree(workdir)
 
 
