@@ -193,3 +193,34 @@ async def test_random_bodies_never_fail(client: AsyncClient, body: bytes) -> Non
         GRAPHQL, content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code in (200, 400, 422), response.text
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    [
+        "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",
+        "sqlite+aiosqlite:////nonexistent-dir/x/backroom.sqlite3",
+    ],
+)
+async def test_an_unreachable_database_is_503_not_a_graphql_error(
+    make_settings: Any, database_url: str
+) -> None:
+    from asgi_lifespan import LifespanManager
+    from httpx import ASGITransport
+
+    from backroom.main import create_app
+
+    application = create_app(make_settings(database_url=database_url))
+    async with (
+        LifespanManager(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://t") as http,
+    ):
+        response = await post(http, "{ __typename products { edges { cursor } } }")
+        assert_problem(response, 503)
+        assert int(response.headers["retry-after"]) > 0
+        assert (await post(http, "{ __typename }")).json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_body_over_the_limit_is_413(client: AsyncClient) -> None:
+    query = "{ __typename }" + " " * (1024 * 1024)
+    assert_problem(await post(client, query), 413)
