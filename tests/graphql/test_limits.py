@@ -94,6 +94,15 @@ async def test_exploding_fragments_are_refused_quickly(client: AsyncClient) -> N
     assert codes(response) == ["query_too_complex"]
 
 
+async def test_deeply_chained_fragments_are_refused(client: AsyncClient) -> None:
+    levels = 240  # each fragment spreads the next: no field is deep, the nesting is
+    fragments = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(levels))
+    query = f"{{ ...F0 }} {fragments} fragment F{levels} on Query {{ __typename }}"
+    response = await post(client, query)
+    assert codes(response) == ["query_too_deep"]
+    assert response.json()["errors"][0]["message"] == "Fragments are nested too deeply."
+
+
 @pytest.mark.parametrize(
     "accept", [GRAPHQL_RESPONSE, f"{GRAPHQL_RESPONSE}, application/json;q=0.9"]
 )

@@ -157,6 +157,12 @@ def estimate(
     return highest
 
 
+def _clearer(error: GraphQLError) -> GraphQLError:
+    if error.message != "Validation aborted.":
+        return error
+    return GraphQLError("Fragments are nested too deeply.", extensions={"code": "query_too_deep"})
+
+
 class QueryCost(SchemaExtension):
     """Refuse, before validation, an operation whose estimated cost is over ``MAX_COST``."""
 
@@ -167,9 +173,11 @@ class QueryCost(SchemaExtension):
             schema = context.schema._schema
             # Strawberry's depth limiter fails on a spread of an unknown fragment:
             # the standard rule reports it first, and validation then does not run.
+            # That call also refuses fragments nested deeper than graphql-core (and
+            # the estimate below) can recurse into, with a terse message.
             unknown = validate(schema, document, [KnownFragmentNamesRule])
             if unknown:
-                context.pre_execution_errors = unknown
+                context.pre_execution_errors = [_clearer(e) for e in unknown]
                 yield
                 return
             cost = estimate(schema, document, context.variables)
