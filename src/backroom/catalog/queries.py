@@ -103,6 +103,8 @@ async def product_by_slug(
     *, engine: AsyncEngine, slug: str, currency: str
 ) -> CachedProduct | tuple[str, bool] | None:
     """The product with this slug, or ``(current_slug, is_active)`` if it is a former one."""
+    if "\x00" in slug:
+        return None  # no slug holds NUL, and PostgreSQL refuses it in a parameter
     row = await _BY_SLUG.one(engine, {"slug": slug})
     if row is not None:
         return entry_of(row, currency)
