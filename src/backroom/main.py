@@ -21,6 +21,7 @@ from backroom.context import AppContext
 from backroom.coupons.router import router as coupons_router
 from backroom.db import autocommit, create_engine, create_sessionmaker
 from backroom.exports.router import router as exports_router
+from backroom.graphql.router import router as graphql_router
 from backroom.imports.router import router as imports_router
 from backroom.inventory.router import router as inventory_router
 from backroom.jobs.runtime import JobRuntime
@@ -50,7 +51,7 @@ def _include_api(app: FastAPI) -> None:
         products_router, categories_router, inventory_router, cart_router, orders_router,
         coupons_router,
         exports_router, imports_router, reports_router,
-        auth_router, users_router,
+        auth_router, users_router, graphql_router,
     ):  # fmt: skip
         app.router.routes.extend(router.routes)
 

@@ -212,6 +212,7 @@ async def test_renamed_slugs_redirect_in_one_hop(client: AsyncClient, actors: Ac
     taken = await client.get(f"{PRODUCTS}/by-slug/first")
     assert taken.json()["id"] == other["id"]
     assert_problem(await client.get(f"{PRODUCTS}/by-slug/never-was"), 404)
+    assert_problem(await client.get(f"{PRODUCTS}/by-slug/a%00b"), 404)
 
 
 async def test_unknown_and_malformed_ids_are_404(client: AsyncClient, actors: Actors) -> None:

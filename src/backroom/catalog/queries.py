@@ -103,6 +103,8 @@ async def product_by_slug(
     *, engine: AsyncEngine, slug: str, currency: str
 ) -> CachedProduct | tuple[str, bool] | None:
     """The product with this slug, or ``(current_slug, is_active)`` if it is a former one."""
+    if "\x00" in slug:
+        return None  # no slug holds NUL, and PostgreSQL refuses it in a parameter
     row = await _BY_SLUG.one(engine, {"slug": slug})
     if row is not None:
         return entry_of(row, currency)
@@ -207,9 +209,13 @@ async def list_products(
     items = [product_document(row, currency) for row in rows[:limit]]
     if len(rows) <= limit:
         return items, None
-    last = rows[limit - 1]
-    key = last[_SORTS[f.sort][0].key]
-    return items, [key.isoformat() if isinstance(key, datetime) else key, str(last["id"])]
+    return items, keyset_of(rows[limit - 1], f.sort)
+
+
+def keyset_of(row: Mapping[Any, Any], sort: str) -> list[Any]:
+    """The cursor values of a product row, or of its document, under ``sort``."""
+    key = row[_SORTS[sort][0].key]
+    return [key.isoformat() if isinstance(key, datetime) else key, str(row["id"])]
 
 
 async def category(*, engine: AsyncEngine, category_id: uuid.UUID) -> Mapping[Any, Any] | None:
@@ -231,5 +237,21 @@ async def list_categories(
     items = [category_document(row) for row in rows[:limit]]
     if len(rows) <= limit:
         return items, None
-    last = rows[limit - 1]
-    return items, [last["name"], str(last["id"])]
+    return items, category_keyset(rows[limit - 1])
+
+
+def category_keyset(row: Mapping[Any, Any]) -> list[Any]:
+    """The cursor values of a category row, or of its document."""
+    return [row["name"], str(row["id"])]
+
+
+async def categories_by_id(
+    *, engine: AsyncEngine, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Many categories in one query (GraphQL's per-request loader batches into this)."""
+    if not ids:
+        return {}
+    stmt = select(*CATEGORY_COLUMNS).where(Category.id.in_(ids))
+    async with engine.connect() as conn:
+        rows = list((await conn.execute(stmt)).mappings())
+    return {uuid.UUID(str(row["id"])): category_document(row) for row in rows}

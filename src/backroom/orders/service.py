@@ -238,5 +238,9 @@ async def list_(
     rows = list((await session.execute(stmt)).scalars())
     if len(rows) <= limit:
         return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], [last.created_at.isoformat(), str(last.id)]
+    return rows[:limit], keyset_of(rows[limit - 1])
+
+
+def keyset_of(order: Order) -> list[Any]:
+    """The cursor values of an order in the newest-first listing."""
+    return [order.created_at.isoformat(), str(order.id)]
