@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from tests import live
 from tests.backends import Backend
@@ -87,3 +89,41 @@ def test_several_workers_serve_and_share_metrics(backend: Backend, tmp_path: Pat
             ["pgrep", "-P", str(running.process.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
         assert len(children) == 2
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    backend: Backend, tmp_path: Path
+) -> None:
+    # Fresh addresses on every run: with Redis, counters outlive the server.
+    net = f"{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
+    proxy_address = f"127.{net}.1"  # a loopback source address, as our load balancer
+    env = live.live_env(
+        backend.name, tmp_path, os.environ.get("BACKROOM_TEST_DATABASE_URL"),
+        os.environ.get("BACKROOM_TEST_REDIS_URL"), name="proxies",
+    )  # fmt: skip
+    env.update(
+        BACKROOM_RATE_LIMIT="on",
+        BACKROOM_RATE_LIMIT_ANONYMOUS="3/minute",
+        BACKROOM_TRUSTED_PROXIES=proxy_address,
+    )
+    if "BACKROOM_REDIS_URL" in env:
+        with redis.Redis.from_url(env["BACKROOM_REDIS_URL"]) as store:
+            for key in store.scan_iter("*127.0.0.1*"):  # counters from an earlier run
+                store.delete(key)
+    with live.serve(env) as running:
+        url = f"{running.url}/api/v1/products"
+        # From 127.0.0.1, which the server's own proxy handling trusts by default.
+        with httpx.Client() as stranger:
+            forged = [
+                stranger.get(url, headers={"X-Forwarded-For": f"198.18.{n}.1"}).status_code
+                for n in range(4)
+            ]
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=proxy_address)) as proxy:
+            relayed = [
+                proxy.get(url, headers={"X-Forwarded-For": f"6.6.6.{n}, 198.19.{net}"}).status_code
+                for n in range(4)
+            ]
+            other = proxy.get(url, headers={"X-Forwarded-For": f"198.18.{net}"}).status_code
+    assert forged == [200, 200, 200, 429]  # the forged header did not dodge the limit
+    assert relayed == [200, 200, 200, 429]  # one client, whatever it wrote on the left
+    assert other == 200

@@ -64,7 +64,13 @@ def serve(
     os.environ["BACKROOM_WORKERS"] = str(workers)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="backroom-metrics-")
-    run(host=host, port=port, workers=workers, log_level=settings.log_level)
+    run(
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        shutdown_timeout=settings.shutdown_timeout_seconds,
+    )
 
 
 @app.command("create-user")

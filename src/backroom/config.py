@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # off: no server-side prepared statements are reused (PgBouncer in transaction mode
+    # before 1.21, or with max_prepared_statements = 0); see docs/deployment.md.
+    db_statement_cache: OnOff = "on"
     rate_limit_anonymous: str = "300/minute"
     rate_limit_user: str = "1200/minute"
     rate_limit_login_account: str = "10/5minutes"
@@ -63,6 +67,12 @@ class Settings(BaseSettings):
     job_sweep_seconds: int = Field(default=15, ge=1, le=3600)
     # Set by `backroom serve --workers N`: an in-process cache is only safe in one process.
     workers: int = Field(default=1, ge=1)
+    # Behind a reverse proxy: the peers whose X-Forwarded-For/-Proto are believed.
+    trusted_proxies: str = ""
+    hsts: Literal["off", "https", "always"] = "https"
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
+    # SIGTERM: how long in-flight requests (and, separately, running jobs) get to finish.
+    shutdown_timeout_seconds: int = Field(default=20, ge=1, le=3600)
     log_level: str = "INFO"
     access_log: bool = True
 
@@ -73,6 +83,16 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
         return value
 
     @property
@@ -87,7 +107,11 @@ class Settings(BaseSettings):
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+        return _split(self.cors_origins)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _split(self.trusted_proxies)
 
     @property
     def rate_limit_enabled(self) -> bool:
@@ -119,6 +143,10 @@ class Settings(BaseSettings):
                 )
             return value.encode()
         return _load_or_create_secret(self.data_dir / "secret_key")
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _load_or_create_secret(path: Path) -> bytes:

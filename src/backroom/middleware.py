@@ -1,9 +1,10 @@
 """The outermost ASGI layer: what every request gets, whatever route it reaches.
 
-Request ids, size limits decided before the body is read (413/414/431), HEAD
-and OPTIONS for every route, security headers, one JSON access-log line and
-the request metrics. Written as plain ASGI (not BaseHTTPMiddleware) because it
-runs on every request and must not buffer or copy bodies.
+The client address behind trusted proxies, request ids, size limits decided
+before the body is read (413/414/431), HEAD and OPTIONS for every route,
+security headers, one JSON access-log line and the request metrics. Written
+as plain ASGI (not BaseHTTPMiddleware) because it runs on every request and
+must not buffer or copy bodies.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from backroom.config import Settings
 from backroom.errors import PROBLEM_MEDIA_TYPE, AppError, problem_body, problem_response
 from backroom.http import allowed_methods, route_template
 from backroom.ops import metrics
+from backroom.proxies import TrustedProxies
 
 access_log = logging.getLogger("backroom.access")
 log = logging.getLogger("backroom.errors")
@@ -39,6 +41,8 @@ _HTML_CSP = (
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'; object-src 'none'"
 )
+# Everything else is data: nothing in it may load, run or be framed (OWASP REST advice).
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 class BodyTooLarge(HTTPException):
@@ -53,11 +57,16 @@ class ConventionsMiddleware:
         self.app = app
         self.settings = settings
         self.cors_origins = set(settings.cors_origin_list)
+        self.proxies = TrustedProxies(settings.trusted_proxy_list)
+        self.hsts = f"max-age={settings.hsts_max_age_seconds}" if settings.hsts != "off" else None
+        self.hsts_always = settings.hsts == "always"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.proxies:
+            self.proxies.apply(scope)  # first: the limiter and the log use the result
         started = time.perf_counter()
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -151,6 +160,7 @@ class ConventionsMiddleware:
         if is_head:
             scope["method"] = "GET"
         personal = _header(scope, b"authorization") is not None
+        hsts = self.hsts if self.hsts_always or scope.get("scheme") == "https" else None
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -162,6 +172,10 @@ class ConventionsMiddleware:
                 if headers.get("content-type", "").startswith("text/html"):
                     headers["Content-Security-Policy"] = _HTML_CSP
                     headers["X-Frame-Options"] = "DENY"
+                else:
+                    headers.setdefault("Content-Security-Policy", _API_CSP)
+                if hsts is not None:
+                    headers.append("Strict-Transport-Security", hsts)
                 if personal and "cache-control" not in headers:
                     headers["Cache-Control"] = "no-store"  # never cache what a token unlocked
                 if status in (204, 304) and "content-length" in headers:

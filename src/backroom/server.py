@@ -1,38 +1,69 @@
-"""Starting the HTTP server: uvicorn for one process, gunicorn + uvicorn workers for more."""
+"""Starting the HTTP server: uvicorn for one process, gunicorn + uvicorn workers for more.
+
+On SIGTERM the server stops accepting connections, gives in-flight requests up
+to ``shutdown_timeout`` seconds, cancels what is left, runs the app's shutdown
+(running jobs get the same bound again) and exits 0. The server's own
+X-Forwarded-* handling is off: ``proxies.py`` decides whom to believe.
+"""
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
 APP = "backroom.main:factory"
-# Time given to in-flight requests on SIGTERM before workers are stopped.
-GRACEFUL_TIMEOUT = 20
+# gunicorn's last resort after SIGTERM, past the requests' and the jobs' bounds.
+_KILL_MARGIN_SECONDS = 5
 
 
-def _uvicorn_options(log_level: str) -> dict[str, Any]:
+def _uvicorn_options(log_level: str, shutdown_timeout: int) -> dict[str, Any]:
     return {
         "loop": "uvloop",
         "http": "httptools",
         "log_level": log_level.lower(),
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
+        "proxy_headers": False,
         "server_header": False,
-        "timeout_graceful_shutdown": GRACEFUL_TIMEOUT,
+        "timeout_graceful_shutdown": shutdown_timeout,
     }
 
 
-def run(*, host: str, port: int, workers: int, log_level: str) -> None:
+def run(*, host: str, port: int, workers: int, log_level: str, shutdown_timeout: int) -> None:
     if workers == 1:
-        uvicorn.run(APP, factory=True, host=host, port=port, **_uvicorn_options(log_level))
+        _run_uvicorn(host, port, log_level, shutdown_timeout)
         return
-    _run_gunicorn(host, port, workers, log_level)
+    _run_gunicorn(host, port, workers, log_level, shutdown_timeout)
 
 
-def _run_gunicorn(host: str, port: int, workers: int, log_level: str) -> None:
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _run_uvicorn(host: str, port: int, log_level: str, shutdown_timeout: int) -> None:
+    # After its graceful shutdown uvicorn restores the previous SIGTERM handler and
+    # raises the signal again, so that the embedding program decides what it means.
+    # SIGTERM is how systemd, docker and Kubernetes stop a service, and a drained
+    # shutdown is a success: exit 0 (the default handler would die with 143). The
+    # same handler ends a start-up that is interrupted before uvicorn takes over.
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        options = _uvicorn_options(log_level, shutdown_timeout)
+        uvicorn.run(APP, factory=True, host=host, port=port, **options)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_gunicorn(
+    host: str, port: int, workers: int, log_level: str, shutdown_timeout: int
+) -> None:
     from gunicorn.app.base import BaseApplication
+
+    # Workers are forked from this process, so they see this class attribute.
+    Worker.CONFIG_KWARGS = {**Worker.CONFIG_KWARGS, "timeout_graceful_shutdown": shutdown_timeout}
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -40,7 +71,8 @@ def _run_gunicorn(host: str, port: int, workers: int, log_level: str) -> None:
                 "bind": f"{host}:{port}",
                 "workers": workers,
                 "worker_class": "backroom.server.Worker",
-                "graceful_timeout": GRACEFUL_TIMEOUT,
+                # Requests, then the app's shutdown (jobs), each bounded by the timeout.
+                "graceful_timeout": 2 * shutdown_timeout + _KILL_MARGIN_SECONDS,
                 "timeout": 60,
                 "keepalive": 5,
                 "loglevel": log_level.lower(),
@@ -61,12 +93,12 @@ try:
     from uvicorn_worker import UvicornWorker
 
     class Worker(UvicornWorker):  # type: ignore[misc]
-        CONFIG_KWARGS = {  # noqa: RUF012 - the base class reads this attribute
+        CONFIG_KWARGS: dict[str, Any] = {  # noqa: RUF012 - the base class reads this attribute
             "loop": "uvloop",
             "http": "httptools",
             "log_config": None,
             "access_log": False,
-            "proxy_headers": True,
+            "proxy_headers": False,
             "server_header": False,
         }
 except ImportError:  # pragma: no cover - gunicorn is a hard dependency

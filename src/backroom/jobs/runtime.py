@@ -37,7 +37,9 @@ STREAM = "backroom:jobs"
 # A message unacked this long (its worker died) is claimed by another worker;
 # the lease in the database decides whether the job really needs running again.
 REDIS_IDLE_MS = 120_000
-SHUTDOWN_GRACE_SECONDS = 10.0
+# After the shutdown timeout, how long a cancelled job gets to roll back and hand
+# its lease back.
+_HAND_BACK_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -98,7 +100,8 @@ class JobRuntime:
                 if await self._connect():
                     receiver = Receiver(
                         self.broker, executor, run_startup=False, max_async_tasks=20,
-                        propagate_exceptions=False, wait_tasks_timeout=SHUTDOWN_GRACE_SECONDS,
+                        propagate_exceptions=False,
+                        wait_tasks_timeout=self.settings.shutdown_timeout_seconds,
                     )  # fmt: skip
                     try:
                         await receiver.listen(self._finish)
@@ -111,8 +114,10 @@ class JobRuntime:
                     pause = min(pause * 2, 30.0)
 
     async def stop(self) -> None:
-        """Stop taking jobs, give running ones a bounded time, then cancel them (a
-        cancelled job rolls back its batch and hands its lease back at once)."""
+        """Stop taking jobs, give running ones up to the shutdown timeout, then cancel
+        them (a cancelled job rolls back its batch and hands its lease back at once)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.shutdown_timeout_seconds
         self._finish.set()
         if self._scheduler is not None:  # its loop ends only when cancelled
             self._scheduler.cancel()
@@ -121,13 +126,13 @@ class JobRuntime:
             self._scheduler = None
         for task in self._tasks:
             try:
-                await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS + 5)
+                await asyncio.wait_for(task, deadline - loop.time() + _HAND_BACK_SECONDS)
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("the job listener did not stop in time")
             except Exception:
                 log.warning("job runtime task failed while stopping", exc_info=True)
         self._tasks.clear()
-        await _drain(self.running)
+        await _drain(self.running, max(0.0, deadline - loop.time()))
         if self._connected:
             with contextlib.suppress(Exception):
                 await self.broker.shutdown()
@@ -146,14 +151,14 @@ class JobRuntime:
             log.warning("could not enqueue job %s; the sweep will retry", job_id, exc_info=True)
 
 
-async def _drain(running: set[asyncio.Task[Any]]) -> None:
+async def _drain(running: set[asyncio.Task[Any]], seconds: float) -> None:
     pending = {task for task in running if not task.done()}
-    if pending:
-        _, pending = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
+    if pending and seconds > 0:
+        _, pending = await asyncio.wait(pending, timeout=seconds)
     for task in pending:
         task.cancel()
     if pending:
-        await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
+        await asyncio.wait(pending, timeout=_HAND_BACK_SECONDS)
 
 
 def build_broker(settings: Settings) -> AsyncBroker:
