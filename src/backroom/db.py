@@ -80,19 +80,41 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        pool = _pool(settings) if ":memory:" not in url else {}  # that one has no pool
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
         _configure_sqlite(engine)
         return engine
+    connect_args: dict[str, Any] = {"timeout": 5, "command_timeout": 30}
+    if settings.db_statement_cache == "off":
+        # PgBouncer in transaction mode gives each transaction whichever server
+        # connection is free: a statement prepared on one is unknown (or its name
+        # taken) on the next. So nothing is cached, and names never repeat.
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
     return create_async_engine(
         url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_seconds,
+        **_pool(settings),
         # No pre-ping: it costs a round trip per checkout. A connection found dead
         # fails its request with a 503 and SQLAlchemy then recycles the whole pool.
         pool_pre_ping=False,
-        connect_args={"timeout": 5, "command_timeout": 30},
+        connect_args=connect_args,
     )
+
+
+def _pool(settings: Settings) -> dict[str, Any]:
+    # A request waits at most the pool timeout for a connection, then is shed with a 503.
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__backroom_{uuid.uuid4().hex}__"
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -119,8 +141,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def autocommit(engine: AsyncEngine) -> AsyncEngine:
-    """The same pool, for single reads: no BEGIN/ROLLBACK round trips around a SELECT."""
+def autocommit(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
+    """The same pool, for single reads: no BEGIN/ROLLBACK round trips around a SELECT.
+
+    Not with the statement cache off (PgBouncer in transaction mode): outside a
+    transaction, SQLAlchemy's prepare and its execution may reach different server
+    connections, so there reads keep their transaction.
+    """
+    if settings.db_statement_cache == "off" and not settings.is_sqlite:
+        return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 

@@ -212,6 +212,15 @@ async def _on_database_unavailable(request: Request, exc: Exception) -> Response
     # A dropped or unreachable database is an outage, not a bug: tell clients to retry.
     if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_connect(exc):
         return await _on_unexpected(request, exc)
+    if isinstance(exc, PoolTimeoutError):
+        # Load shedding: every pooled connection stayed busy for the pool timeout.
+        # Answering now beats queueing without bound; a client may retry soon.
+        log.warning("database pool exhausted; request shed")
+        return problem_response(
+            ServiceUnavailable(
+                "The server is too busy right now; retry shortly.", headers={"Retry-After": "2"}
+            )
+        )
     log.warning("database unavailable: %s", type(exc).__name__)
     return problem_response(ServiceUnavailable("The database is unavailable; retry shortly."))
 

@@ -73,7 +73,7 @@ async def _export(settings: Settings, file: Path, fmt: Format) -> Summary:
     from backroom.db import autocommit, create_engine
     from backroom.exports import service
 
-    engine = autocommit(create_engine(settings))
+    engine = autocommit(create_engine(settings), settings)
     partial = file.with_name(file.name + ".part")
     started = time.monotonic()
     rows = written = 0
