@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,3 +110,59 @@ async def test_kill_9_mid_import_then_restart_finishes_once(
         stock = await session.scalar(select(func.sum(Product.stock)))
     assert movements == sum(1 for n in range(ROWS) if n % 7)
     assert total == stock == sum(n % 7 for n in range(ROWS))
+
+
+async def _running_import(
+    client: AsyncClient, actors: Actors, workers: list[subprocess.Popen[bytes]],
+    env: dict[str, str], log: Path,
+) -> tuple[str, Any]:  # fmt: skip
+    """Start a worker and a large import; return once the worker is in the middle of it."""
+    staff = await actors.staff()
+    body = HEADER + "".join(f"BULK-{n:06d},Item {n},,{n % 997},1,,true\r\n" for n in range(ROWS))
+    workers.append(_start(env, log))
+    job = await upload(client, staff, body)
+    url = f"/api/v1/imports/{job['id']}"
+    for _ in range(3000):
+        state = (await client.get(url, headers=staff.headers)).json()
+        if state["rows_processed"] >= 1_000:
+            return url, staff
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the import did not start; see {log}")
+
+
+async def test_sigterm_lets_the_running_import_finish_then_exits_0(
+    app: FastAPI, client: AsyncClient, actors: Actors, worker_env: dict[str, str],
+    workers: list[subprocess.Popen[bytes]], tmp_path: Path,
+) -> None:  # fmt: skip
+    log = tmp_path / "worker.log"
+    env = {**worker_env, "BACKROOM_SHUTDOWN_TIMEOUT_SECONDS": "120"}
+    url, staff = await _running_import(client, actors, workers, env, log)
+    workers[0].send_signal(signal.SIGTERM)
+    assert workers[0].wait(timeout=130) == 0, log.read_text()
+    done = (await client.get(url, headers=staff.headers)).json()
+    assert done["status"] == "succeeded", (done, log.read_text())
+    assert (done["rows_processed"], done["rows_created"]) == (ROWS, ROWS)
+
+
+async def test_sigterm_past_the_timeout_hands_the_import_back_and_exits_0(
+    app: FastAPI, client: AsyncClient, actors: Actors, worker_env: dict[str, str],
+    workers: list[subprocess.Popen[bytes]], tmp_path: Path,
+) -> None:  # fmt: skip
+    log = tmp_path / "worker.log"
+    env = {**worker_env, "BACKROOM_SHUTDOWN_TIMEOUT_SECONDS": "1"}
+    url, staff = await _running_import(client, actors, workers, env, log)
+    started = time.monotonic()
+    workers[0].send_signal(signal.SIGTERM)
+    assert workers[0].wait(timeout=30) == 0, log.read_text()
+    assert time.monotonic() - started < 10  # 1 s, then the batch rolls back
+    handed_back = (await client.get(url, headers=staff.headers)).json()
+    # Back in the queue at once (no lease to wait out), its progress kept.
+    assert handed_back["status"] == "queued", (handed_back, log.read_text())
+    assert 0 < handed_back["rows_processed"] < ROWS
+    workers.append(_start(worker_env, log))
+    done = await finished(client, staff, handed_back["id"], within=120)
+    assert done["status"] == "succeeded", (done, log.read_text())
+    assert (done["rows_processed"], done["rows_created"]) == (ROWS, ROWS)
+    async with app.state.ctx.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Product)) == ROWS
+        assert await session.scalar(select(func.sum(Product.stock))) == ROWS
