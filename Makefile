@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports
+.PHONY: help run test lint security format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,15 +29,18 @@ test: $(VENV)/.dev-installed ## Run the whole test suite (SQLite; plus PostgreSQ
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev-installed ## Format check, lint, and mypy strict
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 
-format: $(VENV)/.dev-installed ## Reformat and autofix
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+security: $(VENV)/.dev-installed ## bandit over src/, pip-audit over the installed packages (AUDIT_REQUIRED=1: an audit that can't be done fails)
+	$(BIN)/python tools/security_check.py
 
-check: lint test ## Everything CI runs: lint, types, tests
+format: $(VENV)/.dev-installed ## Reformat and autofix
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
+
+check: lint security test ## Everything CI runs: lint, types, security checks, tests
 
 bench-users-me: $(VENV)/.installed ## Load-test GET /users/me (see docs/performance.md)
 	$(BIN)/python bench/users_me.py

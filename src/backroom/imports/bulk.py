@@ -34,7 +34,7 @@ CREATE TEMP TABLE IF NOT EXISTS import_changes (
 ) ON COMMIT DELETE ROWS
 """)
 _UPDATE_EXISTING = text(
-    "UPDATE product AS p SET "  # noqa: S608 - the names are the constants above
+    "UPDATE product AS p SET "  # noqa: S608 - the names are the constants above  # nosec B608
     + ", ".join(f"{name} = s.{name}" for name in _UPDATED)
     + " FROM import_changes AS s WHERE p.id = s.id"
 )
@@ -129,7 +129,7 @@ async def _driver(session: AsyncSession) -> Any:
 
 
 _SQLITE_PRODUCT = (
-    f"INSERT INTO product ({', '.join(PRODUCT_COLUMNS)}) "  # noqa: S608 - constant names
+    f"INSERT INTO product ({', '.join(PRODUCT_COLUMNS)}) "  # noqa: S608 - constant names  # nosec B608
     f"VALUES ({', '.join('?' * len(PRODUCT_COLUMNS))})"
 )
 _SQLITE_INDEX = text(
@@ -138,7 +138,7 @@ _SQLITE_INDEX = text(
     "WHERE rowid > :after AND import_job_id = :job"
 )
 _SQLITE_LEDGER = (
-    f"INSERT INTO stock_movement ({', '.join(LEDGER_COLUMNS)}) "  # noqa: S608 - constant names
+    f"INSERT INTO stock_movement ({', '.join(LEDGER_COLUMNS)}) "  # noqa: S608 - constant names  # nosec B608
     f"VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})"
 )
 

@@ -43,9 +43,9 @@ class TestProvider:
     async def charge(
         self, *, amount_cents: int, currency: str, token: str, idempotency_key: str
     ) -> Charge:
-        if token == "tok_visa":  # noqa: S105 - the documented test token, not a secret
+        if token == "tok_visa":  # noqa: S105 - the documented test token, not a secret  # nosec B105
             return Charge(True, "ch_test_" + secrets.token_hex(8))
-        if token == "tok_chargeDeclined":  # noqa: S105 - the documented test token
+        if token == "tok_chargeDeclined":  # noqa: S105 - the documented test token  # nosec B105
             return Charge(False, None, "Your card was declined.")
         raise InvalidToken(token)
 

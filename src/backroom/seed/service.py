@@ -91,7 +91,7 @@ class _Run:
 
     def __init__(self, plan: Plan, report: Reporter) -> None:
         self.plan, self.report = plan, report
-        self.rng = random.Random(plan.seed)  # noqa: S311 - demo data, not secrets
+        self.rng = random.Random(plan.seed)  # noqa: S311 - demo data, not secrets  # nosec B311
         self.summary = Summary(plan.seed, plan.tag)
         self.coupons = seed_coupons.make(plan, self.rng)
         self.products = seed_catalog.Catalog()
@@ -109,7 +109,7 @@ class _Run:
         plan, rng, codec = self.plan, self.rng, writer.codec
         slugs = seed_catalog.category_slugs()
         found = await writer.fetch(
-            f"SELECT slug, id FROM category WHERE slug IN ({', '.join('?' * len(slugs))})",  # noqa: S608 - placeholders only
+            f"SELECT slug, id FROM category WHERE slug IN ({', '.join('?' * len(slugs))})",  # noqa: S608 - placeholders only  # nosec B608
             *slugs,
         )
         rows, leaf_ids = seed_catalog.categories(plan, rng, codec, dict(found))

@@ -152,7 +152,7 @@ async def erase(*, session: AsyncSession, user: User, actor_id: uuid.UUID) -> No
     now = utcnow()
     user.email = f"erased-{user.id.hex}@invalid"
     user.full_name = ""
-    user.password_hash = "!"  # noqa: S105 - matches no password: argon2 cannot parse it
+    user.password_hash = "!"  # noqa: S105 - matches no password: argon2 cannot parse it  # nosec B105
     user.is_active = False
     user.erased_at = now
     user.tokens_valid_after = truncate_ms(now)
