@@ -1,0 +1,115 @@
+"""The files in deploy/: what can be checked without a Docker engine.
+
+nginx's own parser checks deploy/nginx.conf (CI installs nginx; .ci/run). The
+compose file and the Dockerfile are checked for the properties docs/deployment.md
+promises; building and running them needs a Docker engine, which CI doesn't have.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+
+def _nginx() -> str:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI must install nginx (.ci/run does)")
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    return binary
+
+
+def test_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
+    text = (DEPLOY / "nginx.conf").read_text()
+    # nginx -t resolves upstream names; the compose service names don't exist here.
+    local, replaced = re.subn(r"server app(\d):8000", r"server 127.0.0.1:800\1", text)
+    assert replaced == 2
+    config = tmp_path / "nginx.conf"
+    config.write_text(local)
+    done = subprocess.run(
+        [_nginx(), "-t", "-q", "-c", str(config), "-p", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def _locations(text: str) -> dict[str, str]:
+    return dict(re.findall(r"location\s+[\^~=]*\s*(\S+)\s*\{([^}]*)\}", text))
+
+
+def test_nginx_config_forwards_the_client_and_streams_events() -> None:
+    text = (DEPLOY / "nginx.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in text
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in text
+    upstream = re.search(r"upstream backroom \{([^}]*)\}", text)
+    assert upstream is not None
+    assert len(re.findall(r"^\s*server ", upstream.group(1), re.M)) == 2
+    locations = _locations(text)
+    assert "proxy_buffering off;" in locations["/api/v1/events"]
+    assert "proxy_read_timeout 1h;" in locations["/api/v1/events"]
+    assert "proxy_request_buffering off;" in locations["/api/v1/imports"]
+    assert "return 404;" in locations["/metrics"]
+
+
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    return loaded
+
+
+def test_compose_runs_the_pieces_in_order_and_trusts_only_nginx() -> None:
+    services = _compose()["services"]
+    assert set(services) == {"postgres", "redis", "migrate", "app1", "app2", "worker", "nginx"}
+    nginx_address = services["nginx"]["networks"]["backend"]["ipv4_address"]
+    for name in ("app1", "app2", "worker"):
+        service = services[name]
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert service["environment"]["BACKROOM_TRUSTED_PROXIES"] == nginx_address
+    for name in ("app1", "app2"):
+        assert "--no-migrate" not in services[name].get("command", [])  # the image's CMD
+        assert services[name]["stop_grace_period"] == "50s"
+    assert services["migrate"]["command"] == ["backroom", "migrate"]
+    assert set(services["nginx"]["depends_on"]) == {"app1", "app2"}
+
+
+def test_compose_has_no_default_secrets() -> None:
+    text = (DEPLOY / "compose.yaml").read_text()
+    for name in ("POSTGRES_PASSWORD", "BACKROOM_SECRET_KEY"):
+        uses = re.findall(r"\$\{" + name + r"([^}]*)\}", text)
+        assert uses
+        assert all(use.startswith(":?") for use in uses), uses  # refuse to start without
+
+
+def test_dockerfile_runs_unprivileged_without_build_tools() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    stages = re.split(r"^FROM ", text, flags=re.M)
+    final = stages[-1]
+    assert "build-essential" in stages[-2]
+    assert "build-essential" not in final and "apt-get install" not in final
+    assert re.search(r"^USER backroom", final, re.M)
+    assert "HEALTHCHECK" in final and "/healthz" in final
+    assert '"--no-migrate"' in final
+
+
+@pytest.mark.parametrize("unit", ["backroom@.service", "backroom-worker.service"])
+def test_systemd_units_are_hardened(unit: str) -> None:
+    text = (DEPLOY / "systemd" / unit).read_text()
+    for option in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "CapabilityBoundingSet=\n",
+        "User=backroom",
+        "KillSignal=SIGTERM",
+    ):
+        assert option in text, option
