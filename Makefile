@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint security format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports
+.PHONY: help run test lint security format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports bench bench-sqlite
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,12 @@ format: $(VENV)/.dev-installed ## Reformat and autofix
 	$(BIN)/ruff check --fix src tests bench tools
 
 check: lint security test ## Everything CI runs: lint, types, security checks, tests
+
+bench: $(VENV)/.installed ## The whole suite on PostgreSQL + Redis vs the bare baseline; writes docs/performance.md (ARGS=--soak 300)
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/suite.py $(ARGS)
+
+bench-sqlite: $(VENV)/.installed ## The whole suite in the embedded mode (SQLite, one process)
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/suite.py --sqlite $(ARGS)
 
 bench-users-me: $(VENV)/.installed ## Load-test GET /users/me (see docs/performance.md)
 	$(BIN)/python bench/users_me.py

@@ -1,0 +1,169 @@
+"""The whole benchmark suite in one command (issue 10): `make bench` / `make bench-sqlite`.
+
+    flock /tmp/backroom-bench.lock python bench/suite.py [--sqlite] [--seconds 10] [--soak 300]
+
+Seeds a fresh database with `backroom seed` (100,000 products, 2,000 customers,
+100,000 orders, seed 7), then measures each scenario with wrk on loopback against
+`backroom serve --workers 2` (SQLite: the embedded mode, one process), next to the
+bare baseline app in `bench/baseline.py` (raw asyncpg + a minimal ASGI app; on
+SQLite, `/healthz` is the reference instead). Scenarios: product by id (cache on and
+off), the first product page and one 2,000 pages deep, a search, a cart update, a
+checkout, the daily sales report for a year, `/healthz` (the framework floor). After
+them, the workers' RSS; with --soak, the read and checkout scenarios alternate for
+that many seconds and RSS is sampled after each round (it must plateau).
+
+Writes the tables into docs/performance.md between the `make bench` markers and
+prints them. Every run is bounded in time; nothing listens beyond loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import harness
+import suite_data
+from harness import WrkResult
+from suite_data import Setup
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "performance.md"
+REDIS = "redis://127.0.0.1:6379/13"
+Row = tuple[str, WrkResult, WrkResult | None]
+
+
+def _fmt(name: str, result: WrkResult, reference: WrkResult | None) -> str:
+    ratio = (
+        f"{result.requests_per_second / reference.requests_per_second:.2f}" if reference else "—"
+    )
+    return (f"| {name} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} | "
+            f"{result.p99_ms:.1f} | {result.errors} | {ratio} |")  # fmt: skip
+
+
+def _baseline_rows(setup: Setup, seconds: int) -> dict[str, WrkResult]:
+    """The bare app, same queries, same JSON (PostgreSQL only)."""
+    from catalog import baseline
+
+    with baseline(setup.dsn, 2) as url:
+        harness.wrk(url + "/", seconds=2, script=setup.ids_script)
+        after = f"?after_at={setup.deep[0].replace('+', '%2B')}&after_id={setup.deep[1]}"
+        return {
+            "by id": harness.wrk(url + "/", seconds=seconds, script=setup.ids_script),
+            "page": harness.wrk(url + "/api/v1/products", seconds=seconds),
+            "deep": harness.wrk(url + "/api/v1/products" + after, seconds=seconds),
+        }
+
+
+def _reads(url: str, setup: Setup, seconds: int) -> list[tuple[str, WrkResult, str]]:
+    """(name, result, which reference) for the cache-off read scenarios."""
+    page, staff = url + "/api/v1/products?limit=20", {"Authorization": f"Bearer {setup.staff}"}
+    return [
+        ("product by id, cache off", harness.wrk(url + "/", seconds=seconds,
+                                                 script=setup.ids_script), "by id"),
+        ("first page (20)", harness.wrk(page, seconds=seconds), "page"),
+        ("page 2,000 deep", harness.wrk(f"{page}&cursor={setup.cursor}", seconds=seconds), "deep"),
+        ("search q=wool", harness.wrk(page + "&q=wool", seconds=seconds), "page"),
+        ("sales report, daily, one year", harness.wrk(
+            url + f"/api/v1/reports/sales?{setup.year}&granularity=day", seconds=seconds,
+            connections=8, headers=staff), "floor"),
+    ]  # fmt: skip
+
+
+def _writes(url: str, setup: Setup, seconds: int) -> list[tuple[str, WrkResult, str]]:
+    cart = harness.wrk(url, seconds=seconds, connections=32, script=setup.cart_script)
+    harness.wrk(url, seconds=2, connections=32, script=setup.checkout_script)
+    checkout = harness.wrk(url, seconds=seconds, connections=32, script=setup.checkout_script)
+    return [("cart update (PUT /cart/items)", cart, "floor"),
+            ("checkout (POST /orders)", checkout, "floor")]  # fmt: skip
+
+
+def _soak(url: str, setup: Setup, pids: list[int], seconds: int) -> list[str]:
+    samples = [f"{sum(harness.rss_mb(p) for p in pids):.0f}"]
+    rounds = max(1, seconds // 30)
+    for n in range(rounds):
+        script = setup.ids_script if n % 2 == 0 else setup.checkout_script
+        harness.wrk(url if n % 2 else url + "/", seconds=30, connections=32, script=script)
+        samples.append(f"{sum(harness.rss_mb(p) for p in pids):.0f}")
+    return samples
+
+
+def run(args: argparse.Namespace) -> str:
+    setup = suite_data.prepare(sqlite=args.sqlite, redis=REDIS, quick=args.quick)
+    workers = 1 if args.sqlite else 2
+    s = args.seconds
+    base = {} if args.sqlite else _baseline_rows(setup, s)
+    env_on = setup.env if args.sqlite else {**setup.env, "BACKROOM_REDIS_URL": REDIS}
+    env_off = {**env_on, "BACKROOM_CACHE": "off"}
+    rows: list[str] = []
+    with harness.server(env_on, workers) as (url, _):
+        floor = harness.wrk(url + "/healthz", seconds=s)
+        harness.wrk(url + "/", seconds=2, script=setup.ids_script)
+        cached = harness.wrk(url + "/", seconds=s, script=setup.ids_script)
+    refs = {**base, "floor": floor}
+    rows.append(_fmt("/healthz (framework floor)", floor, None))
+    rows.append(_fmt("product by id, cache on", cached, refs.get("by id", floor)))
+    with harness.server(env_off, workers) as (url, process):
+        pids = harness.worker_pids(process, workers)
+        results = _reads(url, setup, s) + _writes(url, setup, s)
+        rss = [harness.rss_mb(p) for p in pids]
+        soak = _soak(url, setup, pids, args.soak) if args.soak else []
+    rows += [_fmt(name, result, refs.get(ref, floor)) for name, result, ref in results]
+    return _document(args, setup, rows, base, rss, soak)
+
+
+def _document(args: argparse.Namespace, setup: Setup, rows: list[str],
+              base: dict[str, WrkResult], rss: list[float], soak: list[str]) -> str:  # fmt: skip
+    where = "SQLite, `backroom serve` (one process)" if args.sqlite else (
+        "PostgreSQL + Redis, `backroom serve --workers 2`")  # fmt: skip
+    reference = "`/healthz`" if args.sqlite else "the bare baseline (`bench/baseline.py`)"
+    lines = [
+        f"Machine: {harness.machine()}; {where}; {setup.summary}; wrk -t1 -c64 "
+        f"-d{args.seconds}s (cart and checkout -c32, the report -c8) on loopback; "
+        f"ratio to {reference} in the same run (writes and the report: to `/healthz`).",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | errors | ratio |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        *(_fmt(f"baseline: {k}", v, None) for k, v in base.items()),
+        "",
+        f"Workers' RSS after the scenarios: {', '.join(f'{r:.0f}' for r in rss)} MB.",
+    ]
+    if soak:
+        lines.append(f"Soak ({args.soak} s, reads and checkouts alternating in 30 s rounds), "
+                     f"total RSS MB after each round: {' → '.join(soak)}.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _write(text: str, sqlite: bool) -> None:
+    tag = "sqlite" if sqlite else "postgresql"
+    start, end = f"<!-- make bench {tag}: start -->", f"<!-- make bench {tag}: end -->"
+    doc = DOC.read_text()
+    if start not in doc:
+        doc += f"\n{start}\n{end}\n"
+    head, rest = doc.split(start, 1)
+    DOC.write_text(f"{head}{start}\n{text}\n{end}{rest.split(end, 1)[1]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--soak", type=int, default=0, help="seconds of memory soak (e.g. 300)")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--quick", action="store_true", help="small data, print only (a smoke run)")
+    args = parser.parse_args()
+    try:
+        text = run(args)
+    finally:
+        if not args.sqlite:
+            asyncio.run(suite_data.drop())
+    print(text)
+    if not (args.no_write or args.quick):
+        _write(text, args.sqlite)
+        print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
