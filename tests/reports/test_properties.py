@@ -26,7 +26,7 @@ from tests.factories import Actors
 from tests.reports.helpers import REPORTS, Line, PlacedOrder, add_customer, add_orders, add_product
 
 BASE = date(2026, 12, 1)  # the days span a year boundary
-SPAN = 70
+SPAN = 200  # long enough for windows holding whole quarters, months and edge days
 COUNTED = {"paid", "shipped", "delivered"}
 STATUSES = ["pending_payment", "paid", "shipped", "delivered", "cancelled", "refunded"]
 

@@ -18,14 +18,22 @@ from typer.testing import CliRunner
 
 from backroom.cli import app as cli
 from backroom.reports import rollup
-from backroom.reports.models import CustomerSalesMonth, ProductSalesDay, ProductSalesMonth, SalesDay
+from backroom.reports.models import (
+    CustomerSalesMonth,
+    CustomerSalesQuarter,
+    ProductSalesDay,
+    ProductSalesMonth,
+    ProductSalesQuarter,
+    SalesDay,
+)
 from backroom.reports.periods import Window, split
 from tests.catalog.helpers import create_product
 from tests.factories import Actor, Actors
 from tests.orders.test_place import ADDRESS, ORDERS
 from tests.reports.helpers import REPORTS
 
-ROLLUP = (SalesDay, ProductSalesDay, ProductSalesMonth, CustomerSalesMonth)
+ROLLUP = (SalesDay, ProductSalesDay, ProductSalesMonth, ProductSalesQuarter, CustomerSalesMonth,
+          CustomerSalesQuarter)  # fmt: skip
 
 
 async def _place(client: AsyncClient, buyer: Actor, product: dict[str, Any], qty: int) -> str:
@@ -170,29 +178,39 @@ async def test_reports_rebuild_restores_a_lost_rollup(
     assert await numbers() == before
 
 
-@given(first=st.dates(date(2000, 1, 1), date(2040, 1, 1)), length=st.integers(0, 800))
-def test_a_window_splits_into_months_and_edges_covering_each_day_once(
+@given(first=st.dates(date(2000, 1, 1), date(2040, 1, 1)), length=st.integers(0, 1200))
+def test_a_window_splits_into_quarters_months_and_edges_covering_each_day_once(
     first: date, length: int
 ) -> None:
     within = Window(first, first + timedelta(days=length))
     parts = split(within)
     days: list[date] = []
     for low, high in parts.edges:
-        days += [low + timedelta(days=i) for i in range((high - low).days + 1)]
-    if parts.months:
-        low, high = parts.months
+        days += _days(low, high + timedelta(days=1))
+    for low, high in parts.months:
         assert low.day == 1 and high.day == 1
-        day = low
-        while day < _next_month(high):
-            days.append(day)
-            day += timedelta(days=1)
-    assert sorted(days) == [within.first + timedelta(days=i) for i in range(length + 1)]
+        days += _days(low, _next_month(high))
+    if parts.quarters:
+        low, high = parts.quarters
+        assert low.day == 1 and low.month % 3 == 1 and high.month % 3 == 1
+        days += _days(low, _next_month(_next_month(_next_month(high))))
+    assert sorted(days) == _days(within.first, within.last + timedelta(days=1))
 
 
 def test_windows_at_the_ends_of_the_calendar_split() -> None:
     assert split(Window(date.min, date.min)).edges == ((date.min, date.min),)
-    assert split(Window(date(9999, 12, 1), date.max)).months == (date(9999, 12, 1),) * 2
-    assert split(Window(date.min, date(1, 1, 31))).months == (date.min, date.min)
+    assert split(Window(date(9999, 12, 1), date.max)).months == ((date(9999, 12, 1),) * 2,)
+    assert split(Window(date.min, date(1, 3, 31))).quarters == (date.min, date.min)
+    year = split(Window(date(2025, 11, 27), date(2026, 11, 26)))
+    assert year.quarters == (date(2026, 1, 1), date(2026, 7, 1))
+    assert year.months == ((date(2025, 12, 1), date(2025, 12, 1)),
+                           (date(2026, 10, 1), date(2026, 10, 1)))  # fmt: skip
+    assert year.edges == ((date(2025, 11, 27), date(2025, 11, 30)),
+                          (date(2026, 11, 1), date(2026, 11, 26)))  # fmt: skip
+
+
+def _days(start: date, stop: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((stop - start).days)]
 
 
 def _next_month(start: date) -> date:

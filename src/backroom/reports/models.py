@@ -1,8 +1,9 @@
 """The sales rollup the reports read, kept in step with the orders by the transaction
 that changes an order's status (see ``reports/rollup.py``).
 
-Days answer the edges of a window, months its middle: a year's top products reads
-about half the rows a day-only rollup would (measured in docs/performance.md)."""
+Days answer the edges of a window, months and quarters its middle: a year's top
+products reads well under half the rows a day-only rollup would (measured in
+docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -32,37 +33,49 @@ class SalesDay(Base):
     tax_cents: Mapped[int] = mapped_column(BigInteger)
 
 
-class ProductSalesDay(Base):
-    """One product's sales on one UTC day: orders with it, units, line totals."""
+class _ProductSales:
+    """One product's sales in one period: orders with it, units, line totals."""
 
+    product_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger)
+    units: Mapped[int] = mapped_column(BigInteger)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProductSalesDay(_ProductSales, Base):
     __tablename__ = "product_sales_day"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    product_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    orders: Mapped[int] = mapped_column(BigInteger)
-    units: Mapped[int] = mapped_column(BigInteger)
-    revenue_cents: Mapped[int] = mapped_column(BigInteger)
 
 
-class ProductSalesMonth(Base):
-    """The same per calendar month (``month`` is its first day)."""
-
+class ProductSalesMonth(_ProductSales, Base):
     __tablename__ = "product_sales_month"
 
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
-    product_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    orders: Mapped[int] = mapped_column(BigInteger)
-    units: Mapped[int] = mapped_column(BigInteger)
-    revenue_cents: Mapped[int] = mapped_column(BigInteger)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
 
 
-class CustomerSalesMonth(Base):
-    """One customer's counted orders in a calendar month and their net revenue
-    (subtotal - discount). The days at a window's edges come from the orders."""
+class ProductSalesQuarter(_ProductSales, Base):
+    __tablename__ = "product_sales_quarter"
 
-    __tablename__ = "customer_sales_month"
+    quarter: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
 
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
+
+class _CustomerSales:
+    """One customer's counted orders in a period and their net revenue (subtotal -
+    discount). The days at a window's edges come from the orders."""
+
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     orders: Mapped[int] = mapped_column(BigInteger)
     net_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class CustomerSalesMonth(_CustomerSales, Base):
+    __tablename__ = "customer_sales_month"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class CustomerSalesQuarter(_CustomerSales, Base):
+    __tablename__ = "customer_sales_quarter"
+
+    quarter: Mapped[date] = mapped_column(Date, primary_key=True)

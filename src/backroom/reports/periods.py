@@ -1,6 +1,6 @@
 """Report windows and periods: validated dates, the periods that cover them, and
-how a window splits into whole months (read from the monthly rollup) and the days at
-its edges (read from the daily rollup or the orders)."""
+how a window splits into whole quarters and months (read from the quarterly and
+monthly rollup) and the days at its edges (read from the daily rollup or the orders)."""
 
 from __future__ import annotations
 
@@ -79,10 +79,12 @@ def period_starts(within: Window, granularity: Granularity) -> list[date]:
 
 @dataclass(frozen=True, slots=True)
 class Split:
-    """A window as whole calendar months (``months``: first and last month start, or
-    None) and the day ranges before and after them (``edges``, inclusive)."""
+    """A window as whole calendar quarters (``quarters``: first and last quarter start,
+    or None), whole months outside them (``months``: inclusive ranges of month starts)
+    and the day ranges before and after the months (``edges``, inclusive)."""
 
-    months: tuple[date, date] | None
+    quarters: tuple[date, date] | None
+    months: tuple[tuple[date, date], ...]
     edges: tuple[tuple[date, date], ...]
 
 
@@ -90,14 +92,38 @@ def split(within: Window) -> Split:
     first_month = within.first if within.first.day == 1 else _month_after(within.first)
     last_month = _month_ending_by(within.last)
     if first_month is None or last_month is None or first_month > last_month:
-        return Split(None, ((within.first, within.last),))
+        return Split(None, (), ((within.first, within.last),))
     edges = []
     if within.first < first_month:
         edges.append((within.first, first_month - timedelta(days=1)))
     after_last = _month_after(last_month)
     if after_last is not None and after_last <= within.last:
         edges.append((after_last, within.last))
-    return Split((first_month, last_month), tuple(edges))
+    quarters, months = _quarters(_index(first_month), _index(last_month))
+    return Split(quarters, months, tuple(edges))
+
+
+def _quarters(
+    first: int, last: int
+) -> tuple[tuple[date, date] | None, tuple[tuple[date, date], ...]]:
+    """Month indexes [first, last] as whole quarters and the months either side."""
+    q_first, q_last = first + (-first % 3), (last - 2) - ((last - 2) % 3)
+    if q_first > q_last:
+        return None, ((_month(first), _month(last)),)
+    months = []
+    if first < q_first:
+        months.append((_month(first), _month(q_first - 1)))
+    if q_last + 3 <= last:
+        months.append((_month(q_last + 3), _month(last)))
+    return (_month(q_first), _month(q_last)), tuple(months)
+
+
+def _index(month: date) -> int:
+    return month.year * 12 + month.month - 1
+
+
+def _month(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _month_after(day: date) -> date | None:

@@ -17,13 +17,33 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Date, Insert, Select, cast, delete, func, insert, select, text, type_coerce
+from sqlalchemy import (
+    Date,
+    Insert,
+    Integer,
+    Select,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from backroom.db import SQLITE_IMMEDIATE
 from backroom.orders.models import Order, OrderLine, OrderStatus
-from backroom.reports.models import CustomerSalesMonth, ProductSalesDay, ProductSalesMonth, SalesDay
+from backroom.reports.models import (
+    CustomerSalesMonth,
+    CustomerSalesQuarter,
+    ProductSalesDay,
+    ProductSalesMonth,
+    ProductSalesQuarter,
+    SalesDay,
+)
 
 COUNTED = frozenset(
     {OrderStatus.PAID.value, OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value}
@@ -32,6 +52,7 @@ SHARDS = 8  # rows per day in sales_day: concurrent payments spread over them
 _SALES = ("orders", "units", "gross_cents", "discount_cents", "tax_cents")
 _PRODUCT = ("orders", "units", "revenue_cents")
 _CUSTOMER = ("orders", "net_cents")
+UNITS = ("day", "month", "quarter")
 
 
 def counts(status: str) -> bool:
@@ -69,8 +90,10 @@ async def apply(session: AsyncSession, *, order: Order, paid_at: datetime, sign:
          "orders": sign, "units": sign * units, "gross_cents": sign * order.subtotal_cents,
          "discount_cents": sign * order.discount_cents, "tax_cents": sign * order.tax_cents},
     )  # fmt: skip
+    quarter = month.replace(month=month.month - (month.month - 1) % 3)
     for table, key, when in (
-        (ProductSalesDay, "day", day), (ProductSalesMonth, "month", month)
+        (ProductSalesDay, "day", day), (ProductSalesMonth, "month", month),
+        (ProductSalesQuarter, "quarter", quarter),
     ):  # fmt: skip
         if per_product:
             await session.execute(
@@ -78,21 +101,30 @@ async def apply(session: AsyncSession, *, order: Order, paid_at: datetime, sign:
                 [{key: when, "product_id": pid, "orders": sign, "units": sign * int(qty),
                   "revenue_cents": sign * int(total)} for pid, qty, total in per_product],
             )  # fmt: skip
-    await session.execute(
-        _upsert(dialect, CustomerSalesMonth.__table__, ("month", "customer_id"), _CUSTOMER),
-        {"month": month, "customer_id": order.customer_id, "orders": sign,
-         "net_cents": sign * net},
-    )  # fmt: skip
+    for per_customer, key, when in ((CustomerSalesMonth, "month", month),
+                                    (CustomerSalesQuarter, "quarter", quarter)):  # fmt: skip
+        await session.execute(
+            _upsert(dialect, per_customer.__table__, (key, "customer_id"), _CUSTOMER),
+            {key: when, "customer_id": order.customer_id, "orders": sign,
+             "net_cents": sign * net},
+        )  # fmt: skip
 
 
-def paid_day(dialect: str, *, month: bool = False) -> Any:
-    """The UTC day (or the first day of the month) of ``paid_at``, in SQL."""
+def paid_day(dialect: str, unit: str = "day") -> Any:
+    """The UTC day of ``paid_at``, or the first day of its month or quarter, in SQL."""
     paid_at = Order.__table__.c.paid_at
     if dialect == "postgresql":
         utc = func.timezone("UTC", paid_at)
-        return cast(func.date_trunc("month", utc) if month else utc, Date)
+        return cast(utc if unit == "day" else func.date_trunc(unit, utc), Date)
     # SQLite keeps UTC timestamps as naive 'YYYY-MM-DD HH:MM:SS' text.
-    return type_coerce(func.date(paid_at, "start of month") if month else func.date(paid_at), Date)
+    if unit == "day":
+        return type_coerce(func.date(paid_at), Date)
+    if unit == "month":
+        return type_coerce(func.date(paid_at, "start of month"), Date)
+    back = (cast(func.strftime("%m", paid_at), Integer) - 1) % 3  # months since the quarter began
+    return type_coerce(
+        func.date(paid_at, "start of month", "-" + cast(back, String) + " months"), Date
+    )
 
 
 def _rebuilds(dialect: str) -> list[tuple[Any, Sequence[str], Select[Any]]]:
@@ -101,24 +133,25 @@ def _rebuilds(dialect: str) -> list[tuple[Any, Sequence[str], Select[Any]]]:
     counted = o.status.in_(sorted(COUNTED))
     lines = Order.__table__.join(OrderLine.__table__, line.order_id == o.id)
     units = select(func.coalesce(func.sum(line.quantity), 0)).where(line.order_id == o.id)
-    day, month = paid_day(dialect).label("day"), paid_day(dialect, month=True).label("month")
-    per_product = (func.count(func.distinct(o.id)), func.sum(line.quantity),
-                   func.sum(line.line_total_cents))  # fmt: skip
-    return [
-        (SalesDay, ("day", "shard", *_SALES),
-         select(day, cast(0, SalesDay.__table__.c.shard.type), func.count(),
-                func.sum(units.scalar_subquery()), func.sum(o.subtotal_cents),
-                func.sum(o.discount_cents), func.sum(o.tax_cents)).where(counted).group_by(day)),
-        (ProductSalesDay, ("day", "product_id", *_PRODUCT),
-         select(day, line.product_id, *per_product).select_from(lines).where(counted)
-         .group_by(day, line.product_id)),
-        (ProductSalesMonth, ("month", "product_id", *_PRODUCT),
-         select(month, line.product_id, *per_product).select_from(lines).where(counted)
-         .group_by(month, line.product_id)),
-        (CustomerSalesMonth, ("month", "customer_id", *_CUSTOMER),
-         select(month, o.customer_id, func.count(), func.sum(o.subtotal_cents - o.discount_cents))
-         .where(counted).group_by(month, o.customer_id)),
-    ]  # fmt: skip
+    day, month, quarter = (paid_day(dialect, unit).label(unit) for unit in UNITS)
+    totals = select(day, cast(0, SalesDay.__table__.c.shard.type), func.count(),
+                    func.sum(units.scalar_subquery()), func.sum(o.subtotal_cents),
+                    func.sum(o.discount_cents), func.sum(o.tax_cents))  # fmt: skip
+    plan: list[tuple[Any, Sequence[str], Select[Any]]] = [
+        (SalesDay, ("day", "shard", *_SALES), totals.where(counted).group_by(day))
+    ]
+    for table, key in ((ProductSalesDay, day), (ProductSalesMonth, month),
+                       (ProductSalesQuarter, quarter)):  # fmt: skip
+        per_product = select(key, line.product_id, func.count(func.distinct(o.id)),
+                             func.sum(line.quantity), func.sum(line.line_total_cents))  # fmt: skip
+        source = per_product.select_from(lines).where(counted).group_by(key, line.product_id)
+        plan.append((table, (key.name, "product_id", *_PRODUCT), source))
+    for customer_table, key in ((CustomerSalesMonth, month), (CustomerSalesQuarter, quarter)):
+        per_customer = select(key, o.customer_id, func.count(),
+                              func.sum(o.subtotal_cents - o.discount_cents))  # fmt: skip
+        source = per_customer.where(counted).group_by(key, o.customer_id)
+        plan.append((customer_table, (key.name, "customer_id", *_CUSTOMER), source))
+    return plan
 
 
 async def rebuild(conn: AsyncConnection) -> dict[str, int]:
