@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from starlette.middleware.cors import CORSMiddleware
 
 from backroom import __version__, errors, logs, openapi
+from backroom.admin import router as admin
 from backroom.auth.router import router as auth_router
 from backroom.cart.router import router as cart_router
 from backroom.catalog.cache import MemoryCache, NoCache, ProductCache, RedisCache
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app, password_min_length=settings.password_min_length)
     app.include_router(ops_router)
     docs.install(app)
+    admin.install(app)
     _include_api(app)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(

@@ -170,7 +170,8 @@ class ConventionsMiddleware:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer"
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = _HTML_CSP
+                    # A page that brings its own (stricter) policy keeps it: /admin.
+                    headers.setdefault("Content-Security-Policy", _HTML_CSP)
                     headers["X-Frame-Options"] = "DENY"
                 else:
                     headers.setdefault("Content-Security-Policy", _API_CSP)
