@@ -62,12 +62,12 @@ export async function signIn(email, password) {
     cache: "no-store",
   });
   if (!me.ok) {
-    await signOut();
+    await discard();
     throw new AuthError(await problemDetail(me));
   }
   const user = await me.json();
   if (user.role === "customer") {
-    await signOut();
+    await discard();
     throw new AuthError("This app is for staff and admins; your account is a customer account.");
   }
   session.user = user;
@@ -75,14 +75,20 @@ export async function signIn(email, password) {
   return user;
 }
 
-export async function signOut(reason = "signed-out") {
+/** End the session on the server too; tell no one (the sign-in form is still up). */
+async function discard() {
   const refreshToken = session && session.refresh;
   session = null;
   clearTimeout(timer);
-  emit(reason);
   if (refreshToken) {
     await post("/auth/logout", { refresh_token: refreshToken }).catch(() => undefined);
   }
+}
+
+export async function signOut() {
+  const ending = discard();
+  emit("signed-out");
+  await ending;
 }
 
 async function rotate() {

@@ -2,12 +2,13 @@
 // largest value, with a few axis labels. Colours and fonts come from app.css.
 import { s } from "./dom.js";
 
-const WIDTH = 640;
 const HEIGHT = 220;
 const PAD = { top: 12, right: 8, bottom: 28, left: 64 };
 
 /** bars: [{ label, value, title }]; format(value) → axis text. */
 export function barChart(bars, { label, format }) {
+  // A narrower drawing on a phone, so its labels are not scaled down to nothing.
+  const WIDTH = window.matchMedia("(max-width: 700px)").matches ? 420 : 900;
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const max = Math.max(1, ...bars.map((bar) => bar.value));
@@ -19,7 +20,7 @@ export function barChart(bars, { label, format }) {
       s("text", { class: "axis", x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, format(max * fraction)),
     ];
   });
-  const labelEvery = Math.ceil(bars.length / 8);
+  const labelEvery = Math.ceil(bars.length / (WIDTH / 110));
   const columns = bars.map((bar, i) => {
     const height = (bar.value / max) * plotH;
     const x = PAD.left + i * step;

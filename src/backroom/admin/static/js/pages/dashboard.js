@@ -114,6 +114,7 @@ export async function view(main, { signal }) {
   const top = card("Top products", "top-title");
   const low = card("Low stock", "low-title");
   sales.section.classList.add("wide");
+  recent.section.classList.add("wide");
   recent.section.id = "recent-orders";
   fill(main, heading("Dashboard", mode), h("div", { class: "grid" }, sales.section, recent.section, top.section, low.section));
 
