@@ -350,7 +350,8 @@ def test_event_stream_parser(site: AdminSite, watched: browser.Watched) -> None:
           const out = [];
           const state = { message: { data: [], event: "message" }, lastId: null, retry: null };
           const lines = [": comment", "retry: 1500", "id: 7", "event: order.paid",
-            "data: {\\"a\\":", "data:1}", "", "data", "", "id: bad\\u0000id", "data: x", "", "retry: soon", ""];
+            "data: {\\"a\\":", "data:1}", "", "data", "",
+            "id: bad\\u0000id", "data: x", "", "retry: soon", ""];
           for (const line of lines) feed(state, line, (message) => out.push(message));
           return { out, retry: state.retry, lastId: state.lastId };
         }"""

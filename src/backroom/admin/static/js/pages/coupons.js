@@ -30,7 +30,7 @@ function createForm(currency, onCreated) {
     field("Code", c.code), field("Kind", c.kind), field("Value", c.value, "A percentage (1–100) or an amount."),
     field(`Minimum subtotal (${currency})`, c.min), field("Maximum redemptions", c.max),
     field("Starts (your time)", c.starts), field("Ends (your time)", c.ends),
-    h("div", { class: "actions" }, submit), status);
+    h("div", { class: "actions" }, submit));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = { code: c.code.value.trim() };
@@ -53,7 +53,7 @@ function createForm(currency, onCreated) {
       }
     });
   });
-  return form;
+  return h("div", {}, form, status);
 }
 
 export async function view(main, { signal }) {

@@ -20,7 +20,7 @@ function createForm(onCreated) {
   const submit = h("button", { type: "submit", class: "primary" }, "Create user");
   const form = h("form", { class: "form inline-form", novalidate: true },
     field("Email", email), field("Full name", name), field("Password", password, "At least 12 characters, not a common password."),
-    field("Role", role), h("div", { class: "actions" }, submit), status);
+    field("Role", role), h("div", { class: "actions" }, submit));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, null, async () => {
@@ -37,7 +37,7 @@ function createForm(onCreated) {
       }
     });
   });
-  return form;
+  return h("div", {}, form, status);
 }
 
 export async function view(main, { signal }) {
