@@ -86,7 +86,7 @@ async def apply(session: AsyncSession, *, order: Order, paid_at: datetime, sign:
     net = order.subtotal_cents - order.discount_cents
     await session.execute(
         _upsert(dialect, SalesDay.__table__, ("day", "shard"), _SALES),
-        {"day": day, "shard": random.randrange(SHARDS),  # noqa: S311 - spreading, not secrecy
+        {"day": day, "shard": random.randrange(SHARDS),  # noqa: S311 - spreading, not secrecy  # nosec B311
          "orders": sign, "units": sign * units, "gross_cents": sign * order.subtotal_cents,
          "discount_cents": sign * order.discount_cents, "tax_cents": sign * order.tax_cents},
     )  # fmt: skip
