@@ -50,6 +50,7 @@ def site(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         backend.name, workdir, os.environ.get("BACKROOM_TEST_DATABASE_URL"),
         os.environ.get("BACKROOM_TEST_REDIS_URL"), name="admin",
     )  # fmt: skip
+    env["BACKROOM_WEBHOOK_ALLOW_PRIVATE_URLS"] = "true"  # the webhooks page's test endpoint
     _cli(env, "migrate")
     _cli(env, "seed", "--products", "30", "--customers", "6", "--orders", "150")
     admin, staff = "admin@example.com", "staff@example.com"

@@ -3,7 +3,7 @@
 // as those characters. (The page's CSP also enforces Trusted Types, so an
 // innerHTML assignment with a string would throw.)
 
-const PROPERTIES = new Set(["value", "checked", "disabled", "selected", "hidden", "required"]);
+const PROPERTIES = new Set(["value", "disabled", "hidden", "required"]);
 
 function apply(el, props) {
   for (const [key, value] of Object.entries(props || {})) {
@@ -12,6 +12,10 @@ function apply(el, props) {
       el.addEventListener(key.slice(2), value);
     } else if (key === "class") {
       el.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : value);
+    } else if (key === "checked" || key === "selected") {
+      // The default too, so that form.reset() comes back to it.
+      el[`default${key[0].toUpperCase()}${key.slice(1)}`] = value;
+      el[key] = value;
     } else if (PROPERTIES.has(key)) {
       el[key] = value;
     } else {

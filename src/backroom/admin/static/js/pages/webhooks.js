@@ -36,6 +36,7 @@ function createForm(onCreated) {
       try {
         const { data } = await api.post("/webhooks", { url: url.value.trim(), events });
         form.reset();
+        all.dispatchEvent(new Event("change"));
         showErrors(form, null);
         const secret = h("input", { readonly: true, value: data.secret, class: "mono", "aria-label": "Signing secret" });
         fill(status, notice("success", "Created. Copy the signing secret now: it is not shown again. ", secret));
