@@ -27,7 +27,8 @@ function createForm(onCreated) {
   const form = h("form", { class: "form", novalidate: true }, field("URL", url),
     h("fieldset", {}, h("legend", {}, "Events"),
       h("div", { class: "check" }, all, h("label", { for: "wh-all" }, "All events")),
-      h("div", { class: "checks", "data-error-for": "events" }, boxes.map((box) => h("div", { class: "check" }, box, h("label", { for: box.id }, box.value))))),
+      h("div", { class: "checks" }, boxes.map((box) => h("div", { class: "check" }, box, h("label", { for: box.id }, box.value)))),
+      h("small", { class: "field-error", "data-error-for": "events" })),
     h("div", { class: "actions" }, submit), status);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
