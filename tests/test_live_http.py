@@ -45,6 +45,16 @@ def test_huge_declared_body_is_refused_before_it_is_sent(server: live.LiveServer
     assert b"application/problem+json" in response
 
 
+def test_head_answers_with_headers_and_keeps_the_connection(server: live.LiveServer) -> None:
+    # HEAD of a response with a Content-Length (a 401 problem, a product list), then a
+    # GET on the same connection: the server must not wait for a body it won't get.
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        for path in ("/api/v1/users/me", "/api/v1/products", "/healthz"):
+            head = http.head(path)
+            assert head.content == b"" and "content-length" in head.headers, path
+            assert http.get(path).status_code == head.status_code, path
+
+
 def test_uri_and_header_limits_over_real_http(server: live.LiveServer) -> None:
     assert httpx.get(f"{server.url}/healthz?q={'a' * 9000}").status_code == 414
     headers = {f"X-Pad-{i}": "v" * 1000 for i in range(40)}

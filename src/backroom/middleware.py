@@ -72,6 +72,10 @@ class ConventionsMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         state: dict[str, Any] = {"status": 500}
         send = self._wrap_send(scope, send, request_id, state)
+        if scope["method"] == "HEAD":
+            # The app answers HEAD as GET (the body is dropped in _wrap_send), on a copy:
+            # the server must still see HEAD, or it waits for a body it will never get.
+            scope = {**scope, "method": "GET"}
         try:
             await self._dispatch(scope, receive, send)
         finally:
@@ -157,8 +161,6 @@ class ConventionsMiddleware:
     def _wrap_send(self, scope: Scope, send: Send, request_id: str, state: dict[str, Any]) -> Send:
         state["method"] = scope["method"]
         is_head = scope["method"] == "HEAD"
-        if is_head:
-            scope["method"] = "GET"
         personal = _header(scope, b"authorization") is not None
         hsts = self.hsts if self.hsts_always or scope.get("scheme") == "https" else None
 
