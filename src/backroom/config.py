@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=5_000, ge=1, le=10_000)
     job_lease_seconds: int = Field(default=30, ge=2, le=3600)
     job_sweep_seconds: int = Field(default=15, ge=1, le=3600)
+    # Events: a product whose stock drops from above this to at or below it
+    # records `stock.low` (the inventory report's default threshold too).
+    low_stock_threshold: int = Field(default=5, ge=0, le=1_000_000_000)
+    event_retention_days: int = Field(default=7, ge=7, le=3650)
     # Set by `backroom serve --workers N`: an in-process cache is only safe in one process.
     workers: int = Field(default=1, ge=1)
     # Behind a reverse proxy: the peers whose X-Forwarded-For/-Proto are believed.

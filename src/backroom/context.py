@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backroom.catalog.cache import ProductCache
 from backroom.config import Settings
+from backroom.events.outbox import Notifier
 from backroom.jobs.runtime import JobRuntime
 from backroom.ratelimit import RateLimiter
 from backroom.users.state import UserStateCache
@@ -26,6 +27,7 @@ class AppContext:
     product_cache: ProductCache
     redis: Redis | None
     jobs: JobRuntime
+    events: Notifier  # wakes in-process readers of the event log
     migration_head: str | None
 
 

@@ -20,6 +20,7 @@ from backroom.config import Settings
 from backroom.context import AppContext
 from backroom.coupons.router import router as coupons_router
 from backroom.db import autocommit, create_engine, create_sessionmaker
+from backroom.events import outbox
 from backroom.exports.router import router as exports_router
 from backroom.graphql.router import router as graphql_router
 from backroom.imports.router import router as imports_router
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_level)
     engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
+    notifier = outbox.Notifier()
+    sessionmaker = create_sessionmaker(engine, {outbox.NOTIFIER: notifier})
     limiter = RateLimiter(settings)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     read_engine = autocommit(engine, settings)
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         product_cache=product_cache,
         redis=redis,
         jobs=job_runtime,
+        events=notifier,
         migration_head=head_revision(),
     )
     settings.signing_key  # noqa: B018 - fail at start-up, not on the first request

@@ -8,6 +8,7 @@ def load() -> None:
     from backroom.cart import models as _cart  # noqa: F401
     from backroom.catalog import models as _catalog  # noqa: F401
     from backroom.coupons import models as _coupons  # noqa: F401
+    from backroom.events import models as _events  # noqa: F401
     from backroom.idempotency import models as _idempotency  # noqa: F401
     from backroom.inventory import models as _inventory  # noqa: F401
     from backroom.jobs import models as _jobs  # noqa: F401

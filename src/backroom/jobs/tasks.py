@@ -12,6 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 from taskiq import Context, TaskiqDepends
@@ -106,12 +107,16 @@ async def expire_orders(context: Annotated[Context, TaskiqDepends()]) -> int:
 
 
 async def purge(context: Annotated[Context, TaskiqDepends()]) -> None:
-    """Drop idempotency keys past their 24 hours."""
+    """Drop idempotency keys past their 24 hours, and events past their retention."""
+    from backroom.events import outbox
     from backroom.idempotency.service import purge_expired
 
     runtime = runtime_of(context.state)
     async with runtime.sessionmaker() as session:
         await purge_expired(session)
+    retention = timedelta(days=runtime.settings.event_retention_days)
+    async with runtime.sessionmaker() as session:
+        await outbox.purge(session, retention)
 
 
 def periodic(settings: Settings) -> list[tuple[str, Callable[..., Awaitable[Any]], int]]:

@@ -17,6 +17,7 @@ from backroom import logs
 from backroom.catalog.cache import NoCache, ProductCache, RedisCache
 from backroom.config import Settings
 from backroom.db import create_engine, create_sessionmaker
+from backroom.events import outbox
 from backroom.jobs.runtime import JobRuntime
 from backroom.redis_client import create_redis
 
@@ -28,7 +29,8 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     cache: ProductCache = RedisCache(redis) if redis and settings.cache_enabled else NoCache()
-    runtime = JobRuntime(settings, engine, create_sessionmaker(engine), cache)
+    sessionmaker = create_sessionmaker(engine, {outbox.NOTIFIER: outbox.Notifier()})
+    runtime = JobRuntime(settings, engine, sessionmaker, cache)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
