@@ -36,6 +36,8 @@ from backroom.redis_client import create_redis
 from backroom.reports.router import router as reports_router
 from backroom.users.router import router as users_router
 from backroom.users.state import UserStateCache
+from backroom.webhooks.router import router as webhooks_router
+from backroom.webhooks.runner import DISPATCH
 
 log = logging.getLogger("backroom")
 _EXPOSED_HEADERS = [
@@ -52,7 +54,7 @@ def _include_api(app: FastAPI) -> None:
         products_router, categories_router, inventory_router, cart_router, orders_router,
         coupons_router,
         exports_router, imports_router, reports_router,
-        auth_router, users_router, graphql_router,
+        auth_router, users_router, graphql_router, webhooks_router,
     ):  # fmt: skip
         app.router.routes.extend(router.routes)
 
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     read_engine = autocommit(engine, settings)
     product_cache = _product_cache(settings, redis)
     job_runtime = JobRuntime(settings, engine, sessionmaker, product_cache)
+    # Events committed here reach webhook endpoints without waiting for the next poll.
+    notifier.subscribe(lambda _last: job_runtime.wake(DISPATCH))
     ctx = AppContext(
         settings=settings,
         engine=engine,

@@ -15,3 +15,4 @@ def load() -> None:
     from backroom.orders import models as _orders  # noqa: F401
     from backroom.reports import models as _reports  # noqa: F401
     from backroom.users import models as _users  # noqa: F401
+    from backroom.webhooks import models as _webhooks  # noqa: F401

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker, TaskiqScheduler
 from taskiq.api import run_scheduler_task
@@ -57,11 +58,19 @@ class JobRuntime:
     _finish: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _connected: bool = field(default=False, init=False)
     _consuming: bool = field(default=False, init=False)
+    _waking: set[str] = field(default_factory=set, init=False)
+    _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _http: httpx.AsyncClient | None = field(default=None, init=False)
 
     @property
     def delivers(self) -> bool:
         """Whether ``kick`` reaches a consumer (else the sweep of a worker must find the job)."""
         return not (isinstance(self.broker, InMemoryBroker) and not self._consuming)
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set when ``stop`` begins: long-running work should wind down."""
+        return self._finish
 
     @property
     def lease(self) -> timedelta:
@@ -133,6 +142,9 @@ class JobRuntime:
                 log.warning("job runtime task failed while stopping", exc_info=True)
         self._tasks.clear()
         await _drain(self.running, max(0.0, deadline - loop.time()))
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
         if self._connected:
             with contextlib.suppress(Exception):
                 await self.broker.shutdown()
@@ -149,6 +161,41 @@ class JobRuntime:
             await task.kiq(str(job_id))
         except Exception:
             log.warning("could not enqueue job %s; the sweep will retry", job_id, exc_info=True)
+
+    async def send(self, name: str, *args: str) -> None:
+        """Enqueue task ``name``. A failure is logged, not raised: periodic work
+        (the sweep, the webhook dispatcher) catches up."""
+        if not self.delivers:
+            return
+        task = self.broker.find_task(name)
+        assert task is not None, name
+        try:
+            await task.kiq(*args)
+        except Exception:
+            log.warning("could not enqueue %s%s", name, args, exc_info=True)
+
+    def wake(self, name: str) -> None:
+        """Enqueue task ``name`` soon, from synchronous code running in the event
+        loop (a commit hook). Calls made before it is sent merge into one."""
+        if name in self._waking or not self.delivers:
+            return
+        self._waking.add(name)
+
+        async def go() -> None:
+            self._waking.discard(name)
+            await self.send(name)
+
+        task = asyncio.get_running_loop().create_task(go())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def webhook_client(self) -> httpx.AsyncClient:
+        """The HTTP client webhook deliveries share (closed at ``stop``)."""
+        if self._http is None:
+            from backroom.webhooks.sender import client
+
+            self._http = client()
+        return self._http
 
 
 async def _drain(running: set[asyncio.Task[Any]], seconds: float) -> None:
@@ -178,6 +225,7 @@ def _register(broker: AsyncBroker, settings: Settings) -> None:
     from backroom.jobs import tasks
 
     broker.register_task(tasks.run_job, task_name=RUN_JOB)
+    broker.register_task(tasks.deliver_webhooks, task_name="backroom.deliver_webhooks")
     for name, func, seconds in tasks.periodic(settings):
         broker.register_task(func, task_name=name, schedule=[{"interval": seconds}])
 

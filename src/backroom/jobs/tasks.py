@@ -119,10 +119,32 @@ async def purge(context: Annotated[Context, TaskiqDepends()]) -> None:
         await outbox.purge(session, retention)
 
 
+async def dispatch_webhooks(context: Annotated[Context, TaskiqDepends()]) -> int:
+    """Fan new events out to webhook endpoints; start sending what is due."""
+    from backroom.webhooks.runner import dispatch_due
+
+    return await dispatch_due(runtime_of(context.state))
+
+
+async def deliver_webhooks(endpoint_id: str, context: Annotated[Context, TaskiqDepends()]) -> None:
+    """Send one endpoint's due deliveries, in order."""
+    from backroom.webhooks.runner import deliver
+
+    runtime = runtime_of(context.state)
+    current = asyncio.current_task()
+    assert current is not None
+    runtime.running.add(current)  # a shutdown waits for it, then cancels it
+    try:
+        await deliver(runtime, uuid.UUID(endpoint_id))
+    finally:
+        runtime.running.discard(current)
+
+
 def periodic(settings: Settings) -> list[tuple[str, Callable[..., Awaitable[Any]], int]]:
     """Task name, function, interval in seconds."""
     return [
         ("backroom.sweep_jobs", sweep, settings.job_sweep_seconds),
         ("backroom.expire_orders", expire_orders, min(30, settings.order_payment_timeout_seconds)),
         ("backroom.purge", purge, 3600),
+        ("backroom.dispatch_webhooks", dispatch_webhooks, settings.webhook_poll_seconds),
     ]

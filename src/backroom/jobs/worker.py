@@ -29,8 +29,10 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     cache: ProductCache = RedisCache(redis) if redis and settings.cache_enabled else NoCache()
-    sessionmaker = create_sessionmaker(engine, {outbox.NOTIFIER: outbox.Notifier()})
+    notifier = outbox.Notifier()
+    sessionmaker = create_sessionmaker(engine, {outbox.NOTIFIER: notifier})
     runtime = JobRuntime(settings, engine, sessionmaker, cache)
+    notifier.subscribe(lambda _last: runtime.wake("backroom.dispatch_webhooks"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
