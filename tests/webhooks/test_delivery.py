@@ -9,6 +9,9 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from backroom.db import create_engine, create_sessionmaker
+from backroom.events import outbox
+from backroom.events.types import EventType
 from tests.catalog.helpers import create_product
 from tests.events.helpers import events
 from tests.factories import Actors
@@ -263,3 +266,22 @@ async def test_deleting_an_endpoint_stops_its_deliveries(
     sent = len(receiver.requests)
     await asyncio.sleep(1.5)
     assert len(receiver.requests) == sent
+
+
+async def test_events_committed_elsewhere_are_found_by_the_periodic_dispatcher(
+    app: FastAPI, client: AsyncClient, actors: Actors, receiver: Receiver
+) -> None:
+    """Another process's commit wakes nothing here: the scheduled dispatcher run
+    (every BACKROOM_WEBHOOK_POLL_SECONDS) still finds the event."""
+    admin = await actors.admin()
+    await create_hook(client, admin, receiver.url)
+    await asyncio.sleep(0.5)  # let the wake-ups of the set-up pass
+    engine = create_engine(app.state.ctx.settings)  # no notifier: like another process
+    try:
+        async with create_sessionmaker(engine)() as session:
+            outbox.record(session, EventType.STOCK_LOW, {"product_id": "p", "stock": 1})
+            await session.commit()
+    finally:
+        await engine.dispose()
+    [request] = await receiver.wait_for(1, within=10)
+    assert json.loads(request.body)["type"] == "stock.low"

@@ -117,10 +117,19 @@ class JobRuntime:
                         pause = 1.0
                     except Exception:
                         log.warning("job queue listener failed; retrying", exc_info=True)
+                        await self._declare_group()
                 if not self._finish.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._finish.wait(), pause)
                     pause = min(pause * 2, 30.0)
+
+    async def _declare_group(self) -> None:
+        # A Redis restart (it keeps nothing on disk here) or a FLUSHDB drops the stream
+        # and its consumer group, and reading fails until the group exists again.
+        declare = getattr(self.broker, "_declare_consumer_group", None)
+        if declare is not None:
+            with contextlib.suppress(Exception):
+                await declare()
 
     async def stop(self) -> None:
         """Stop taking jobs, give running ones up to the shutdown timeout, then cancel

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backroom.config import Settings
-from backroom.db import begin_write, utcnow
+from backroom.db import begin_write, new_id, utcnow
 from backroom.events import outbox
 from backroom.events.models import Event
 from backroom.webhooks import dispatch, sender
@@ -178,7 +178,7 @@ def _retry_interrupted(
 
 def _next(previous: WebhookDelivery, due: datetime, now: datetime) -> WebhookDelivery:
     return WebhookDelivery(
-        endpoint_id=previous.endpoint_id, event_id=previous.event_id,
+        id=new_id(), endpoint_id=previous.endpoint_id, event_id=previous.event_id,
         event_type=previous.event_type, attempt=previous.attempt + 1,
         status=DeliveryStatus.PENDING.value, due_at=due,
         series_started_at=previous.series_started_at, created_at=now,

@@ -53,18 +53,25 @@ async def send(
         "host": target.url.netloc.decode("ascii"),
         **signing.headers(secrets, msg_id, int(time.time()), body),
     }
-    pinned = target.url.copy_with(host=str(target.addresses[0]))
     extensions = {"sni_hostname": target.url.host} if target.url.scheme == "https" else {}
-    try:
-        async with http.stream(
-            "POST", pinned, content=body, headers=headers, timeout=timeout, extensions=extensions
-        ) as response:
-            status = response.status_code
-            retry_after = _retry_after(response.headers.get("retry-after"))
-    except httpx.TimeoutException:
-        return Outcome(False, error=f"timed out after {timeout:g} s")
-    except httpx.HTTPError as exc:
-        return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
+    for address in target.addresses:  # as a browser would: the next one if it can't connect
+        pinned = target.url.copy_with(host=str(address))
+        try:
+            async with http.stream(
+                "POST", pinned, content=body, headers=headers, timeout=timeout,
+                extensions=extensions,
+            ) as response:  # fmt: skip
+                status = response.status_code
+                retry_after = _retry_after(response.headers.get("retry-after"))
+            break
+        except httpx.ConnectError as exc:
+            failure = Outcome(False, error=f"ConnectError: {exc}"[:500])
+        except httpx.TimeoutException:
+            return Outcome(False, error=f"timed out after {timeout:g} s")
+        except httpx.HTTPError as exc:
+            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
+    else:
+        return failure
     if 200 <= status < 300:
         return Outcome(True, status)
     return Outcome(False, status, f"HTTP {status}", retry_after)
