@@ -56,12 +56,12 @@ def _operations(api_schema: schemathesis.BaseSchema) -> list[Any]:
 
 # Rules a schema can't state: references that must exist (a category, a coupon
 # code, a product for sale), state (an empty cart), fields that depend on each
-# other, opaque cursors, the password policy.
+# other, opaque cursors, the password policy, where a webhook URL may point.
 # A 422 naming only these fields is a right answer to schema-valid input.
 _SEMANTIC_FIELDS = {
     "parent_id", "category_id", "min_price", "cursor", "password", "new_password",
     "current_password", "code", "product_id", "starts_at", "ends_at", "items", "coupon_code",
-    "Idempotency-Key", "from", "file",
+    "Idempotency-Key", "from", "file", "url", "events",
 }  # fmt: skip
 
 

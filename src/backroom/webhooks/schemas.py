@@ -28,7 +28,7 @@ EventList = Annotated[
     Field(
         min_length=1,
         max_length=len(ALL) + 1,
-        description='Event types to receive; ["*"] for all.',
+        description='Event types to receive, each once; ["*"] (alone) for all.',
         examples=[["order.created", "order.paid"]],
     ),
 ]
