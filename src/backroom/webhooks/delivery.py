@@ -36,6 +36,9 @@ from backroom.webhooks import dispatch, sender
 from backroom.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 INTERRUPTED = "interrupted: the sender stopped before an answer came"
+# A retry due within this many seconds is waited for in place; later ones are left
+# to the next dispatcher run, so waiting senders don't hold the runtime's task slots.
+HOLD_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +63,6 @@ class Policy:
     def lease(self) -> timedelta:
         """Long enough for one attempt and its bookkeeping."""
         return timedelta(seconds=2 * self.timeout + 10)
-
-    @property
-    def hold(self) -> float:
-        """A retry due within this many seconds is waited for; later ones are left
-        to the next dispatcher run."""
-        return min(5.0, self.lease.total_seconds() / 3)
 
 
 def backoff(attempt: int, policy: Policy, retry_after: float | None = None) -> float:
@@ -105,7 +102,7 @@ async def run_endpoint(
                 return False
             async with sessionmaker() as session:
                 step = await _start(session, endpoint_id, token, policy)
-            if step is None or (isinstance(step, float) and step > policy.hold):
+            if step is None or (isinstance(step, float) and step > HOLD_SECONDS):
                 return False
             if isinstance(step, float):
                 with contextlib.suppress(TimeoutError):
@@ -201,15 +198,8 @@ async def _finish(
     await begin_write(session)
     now = utcnow()
     delivery = await session.get(WebhookDelivery, attempt.delivery_id, populate_existing=True)
-    fenced = await session.execute(
-        update(WebhookEndpoint)
-        .where(WebhookEndpoint.id == (delivery.endpoint_id if delivery else None),
-               WebhookEndpoint.lease_token == token)
-        .values(lease_until=now + policy.lease)
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
-    if delivery is None or not getattr(fenced, "rowcount", 0):
-        await session.rollback()
+    if delivery is None or not await _extend(session, delivery.endpoint_id, token, policy, now):
+        await session.rollback()  # deleted meanwhile, or no longer ours
         return False
     delivery.status = (
         DeliveryStatus.SUCCEEDED if outcome.succeeded else DeliveryStatus.FAILED
@@ -224,6 +214,20 @@ async def _finish(
             await _disable(session, delivery.endpoint_id, policy, outcome, now)
     await session.commit()
     return True
+
+
+async def _extend(
+    session: AsyncSession, endpoint_id: uuid.UUID, token: uuid.UUID, policy: Policy,
+    now: datetime,
+) -> bool:  # fmt: skip
+    """Extend the lease if it is still ours (the fence of every sender write)."""
+    result = await session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.lease_token == token)
+        .values(lease_until=now + policy.lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def _disable(
