@@ -36,8 +36,8 @@ from backroom.redis_client import create_redis
 from backroom.reports.router import router as reports_router
 from backroom.users.router import router as users_router
 from backroom.users.state import UserStateCache
+from backroom.webhooks import runner as webhooks
 from backroom.webhooks.router import router as webhooks_router
-from backroom.webhooks.runner import DISPATCH
 
 log = logging.getLogger("backroom")
 _EXPOSED_HEADERS = [
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     product_cache = _product_cache(settings, redis)
     job_runtime = JobRuntime(settings, engine, sessionmaker, product_cache)
     # Events committed here reach webhook endpoints without waiting for the next poll.
-    notifier.subscribe(lambda _last: job_runtime.wake(DISPATCH))
+    notifier.subscribe(lambda _last: webhooks.on_commit(job_runtime))
     ctx = AppContext(
         settings=settings,
         engine=engine,
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await job_runtime.start(
             receive=settings.runs_jobs, schedule=settings.runs_jobs and settings.scheduler == "on"
         )
+        await webhooks.refresh(job_runtime)
         try:
             yield
         finally:

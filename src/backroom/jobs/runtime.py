@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -61,11 +62,20 @@ class JobRuntime:
     _waking: set[str] = field(default_factory=set, init=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _http: httpx.AsyncClient | None = field(default=None, init=False)
+    # Whether any webhook endpoint is active, and when that was last read
+    # (time.monotonic()); commits wake the dispatcher only while it is true.
+    webhooks_active: bool = field(default=False, init=False)
+    webhooks_checked: float = field(default=0.0, init=False)
 
     @property
     def delivers(self) -> bool:
         """Whether ``kick`` reaches a consumer (else the sweep of a worker must find the job)."""
         return not (isinstance(self.broker, InMemoryBroker) and not self._consuming)
+
+    @property
+    def schedules(self) -> bool:
+        """Whether this process runs the scheduler (the periodic tasks)."""
+        return self._scheduler is not None
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -137,6 +147,10 @@ class JobRuntime:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.shutdown_timeout_seconds
         self._finish.set()
+        if self._background:  # wake-ups not sent yet: the periodic work covers them
+            for waiting in list(self._background):
+                waiting.cancel()
+            await asyncio.wait(list(self._background), timeout=SHUTDOWN_GRACE_SECONDS)
         if self._scheduler is not None:  # its loop ends only when cancelled
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -194,7 +208,14 @@ class JobRuntime:
             self._waking.discard(name)
             await self.send(name)
 
-        task = asyncio.get_running_loop().create_task(go())
+        self.spawn(go())
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background (cancelled by ``stop`` if still running)."""
+        if self._finish.is_set():
+            work.close()
+            return
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -20,6 +20,7 @@ from backroom.db import create_engine, create_sessionmaker
 from backroom.events import outbox
 from backroom.jobs.runtime import JobRuntime
 from backroom.redis_client import create_redis
+from backroom.webhooks import runner as webhooks
 
 log = logging.getLogger("backroom.worker")
 
@@ -32,12 +33,13 @@ async def run_worker(settings: Settings) -> None:
     notifier = outbox.Notifier()
     sessionmaker = create_sessionmaker(engine, {outbox.NOTIFIER: notifier})
     runtime = JobRuntime(settings, engine, sessionmaker, cache)
-    notifier.subscribe(lambda _last: runtime.wake("backroom.dispatch_webhooks"))
+    notifier.subscribe(lambda _last: webhooks.on_commit(runtime))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start(receive=True, schedule=settings.scheduler == "on")
+    await webhooks.refresh(runtime)
     log.info("worker started (%s)", "redis" if redis else "database sweep, no redis")
     try:
         await stop.wait()

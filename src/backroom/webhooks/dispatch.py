@@ -33,6 +33,14 @@ FAN_OUT_BATCH = 500
 CURSOR_ID = 1
 
 
+async def any_active(session: AsyncSession) -> bool:
+    found = await session.scalar(
+        select(WebhookEndpoint.id).where(WebhookEndpoint.is_active).limit(1)
+    )
+    await session.rollback()
+    return found is not None
+
+
 def subscribed(endpoint: WebhookEndpoint, event: Event) -> bool:
     wanted = "*" in endpoint.events or event.type in endpoint.events
     return wanted and endpoint.created_at <= event.created_at
@@ -72,6 +80,27 @@ async def fan_out(session: AsyncSession, limit: int = FAN_OUT_BATCH) -> int:
         await session.rollback()
         return 0
     return len(events)
+
+
+async def skip_to_latest(session: AsyncSession) -> None:
+    """With no endpoint active there is nothing to fan out: move the cursor past
+    every event, so that an endpoint created later doesn't make a dispatcher read
+    days of old events first. Writes only when the cursor is behind. Commits."""
+    latest = await outbox.last_id(session)  # read before looking for endpoints
+    cursor = await session.scalar(
+        select(WebhookCursor.last_event_id).where(WebhookCursor.id == CURSOR_ID)
+    )
+    if (cursor or 0) >= latest or await any_active(session):
+        await session.rollback()
+        return
+    await begin_write(session)
+    if not await _advance(session, cursor, latest):
+        await session.rollback()
+        return
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
 
 
 async def _advance(session: AsyncSession, current: int | None, to: int) -> bool:

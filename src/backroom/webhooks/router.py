@@ -84,6 +84,7 @@ async def create_webhook(
         session=session, data=body, actor_id=admin.id,
         allow_private=ctx.settings.webhook_allow_private_urls,
     )  # fmt: skip
+    ctx.jobs.webhooks_active = ctx.jobs.webhooks_active or endpoint.is_active
     return created(request, _with_secret(endpoint), f"/api/v1/webhooks/{endpoint.id}")
 
 
@@ -105,7 +106,8 @@ async def patch_webhook(
         session=session, webhook_id=parse_id(webhook_id, "webhook"), changes=body,
         allow_private=ctx.settings.webhook_allow_private_urls,
     )  # fmt: skip
-    if endpoint.is_active:  # re-enabled: its waiting deliveries may go now
+    if endpoint.is_active:  # perhaps re-enabled: its waiting deliveries may go now
+        ctx.jobs.webhooks_active = True
         await ctx.jobs.send(DISPATCH)
     return json_response(request, _read(endpoint), etag=True)
 
