@@ -150,7 +150,7 @@ class JobRuntime:
         if self._background:  # wake-ups not sent yet: the periodic work covers them
             for waiting in list(self._background):
                 waiting.cancel()
-            await asyncio.wait(list(self._background), timeout=SHUTDOWN_GRACE_SECONDS)
+            await asyncio.wait(list(self._background), timeout=_HAND_BACK_SECONDS)
         if self._scheduler is not None:  # its loop ends only when cancelled
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
