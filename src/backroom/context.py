@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backroom.catalog.cache import ProductCache
 from backroom.config import Settings
+from backroom.events.hub import StreamHub
 from backroom.events.outbox import Notifier
 from backroom.jobs.runtime import JobRuntime
 from backroom.ratelimit import RateLimiter
@@ -28,6 +29,7 @@ class AppContext:
     redis: Redis | None
     jobs: JobRuntime
     events: Notifier  # wakes in-process readers of the event log
+    streams: StreamHub  # GET /events: the open streams and their view of the log
     migration_head: str | None
 
 

@@ -159,6 +159,8 @@ class ConventionsMiddleware:
         is_head = scope["method"] == "HEAD"
         if is_head:
             scope["method"] = "GET"
+            # Endless responses (the event stream) answer HEAD without a body.
+            scope["state"]["head"] = True
         personal = _header(scope, b"authorization") is not None
         hsts = self.hsts if self.hsts_always or scope.get("scheme") == "https" else None
 
