@@ -43,10 +43,12 @@ from backroom.ops import metrics
 
 log = logging.getLogger("backroom.events")
 
-# Events kept in memory for subscribers that are caught up (~1-2 KB each framed).
+# Events kept in memory for subscribers that are caught up (an order is ~1-2 KB
+# framed), and a bound in bytes, should events be unusually large.
 WINDOW_EVENTS = 1000
+WINDOW_BYTES = 8 * 1024 * 1024
 # Events the tail reader takes from the log per query.
-READ_BATCH = 500
+READ_BATCH = 200
 _MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -87,6 +89,7 @@ class StreamHub:
         self._poked = asyncio.Event()
         # The window: every event with floor < id <= top, oldest first.
         self._window: list[_Framed] = []
+        self._window_bytes = 0
         self._floor = 0
         self._top = 0
         self._fresh = False  # whether the window follows the log (reset after a pause)
@@ -205,7 +208,7 @@ class StreamHub:
     async def _restart_window(self) -> None:
         async with self._sessionmaker() as session:
             last = await outbox.last_id(session)
-        self._window = []
+        self._window, self._window_bytes = [], 0
         self._floor = self._top = last
         self._fresh = True
 
@@ -215,16 +218,27 @@ class StreamHub:
                 events = await outbox.read_after(session, self._top, limit=READ_BATCH)
             if not events:
                 return
-            self._window.extend(_Framed(e.id, e.type, message(e)) for e in events)
+            framed = [_Framed(e.id, e.type, message(e)) for e in events]
+            self._window.extend(framed)
+            self._window_bytes += sum(len(f.message) for f in framed)
             self._top = events[-1].id
-            excess = len(self._window) - WINDOW_EVENTS
-            if excess > 0:
-                self._floor = self._window[excess - 1].id
-                del self._window[:excess]
+            self._trim()
             for subscriber in self._subscribers:
                 subscriber.wake.set()
             if len(events) < READ_BATCH:
                 return
+
+    def _trim(self) -> None:
+        """Drop the oldest events past the window's bounds; the floor follows."""
+        window, dropped = self._window, 0
+        while dropped < len(window) and (
+            len(window) - dropped > WINDOW_EVENTS or self._window_bytes > WINDOW_BYTES
+        ):
+            self._window_bytes -= len(window[dropped].message)
+            dropped += 1
+        if dropped:
+            self._floor = window[dropped - 1].id
+            del window[:dropped]
 
 
 def _id(item: _Framed) -> int:
