@@ -55,9 +55,9 @@ class Stream:
         except StopAsyncIteration:
             raise EOFError("the stream ended") from None
 
-    async def next(self, timeout: float = 10.0) -> Message:
+    async def next(self, within: float = 10.0) -> Message:
         """The next block, comments and hints included."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         message = Message()
         while True:
             line = await self._line(deadline)
@@ -78,9 +78,9 @@ class Stream:
             elif name == "retry":
                 message.retry = int(value)
 
-    async def events(self, count: int, timeout: float = 20.0) -> list[Message]:
+    async def events(self, count: int, within: float = 20.0) -> list[Message]:
         """The next ``count`` event messages, skipping comments and hints."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         found: list[Message] = []
         while len(found) < count:
             message = await self.next(deadline - asyncio.get_running_loop().time())
@@ -88,9 +88,9 @@ class Stream:
                 found.append(message)
         return found
 
-    async def until(self, last_id: int, timeout: float = 30.0) -> list[Message]:
+    async def until(self, last_id: int, within: float = 30.0) -> list[Message]:
         """Event messages up to and including id ``last_id``."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         found: list[Message] = []
         while not found or int(found[-1].id or 0) < last_id:
             message = await self.next(deadline - asyncio.get_running_loop().time())
@@ -108,6 +108,16 @@ class Stream:
                 if message.is_event:
                     found.append(message)
         except TimeoutError:
+            return found
+
+    async def rest(self, within: float = 10.0) -> list[Message]:
+        """Every block until the server ends the stream (a timeout fails)."""
+        deadline = asyncio.get_running_loop().time() + within
+        found: list[Message] = []
+        try:
+            while True:
+                found.append(await self.next(deadline - asyncio.get_running_loop().time()))
+        except EOFError:
             return found
 
     async def aclose(self) -> None:

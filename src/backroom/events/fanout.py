@@ -22,7 +22,7 @@ log = logging.getLogger("backroom.events")
 
 # How long one read of the subscription waits before looping (and checking the
 # connection's health); not a delay: a message is handled as soon as it arrives.
-_LISTEN_SLICE_SECONDS = 1.0
+_LISTEN_SLICE_SECONDS = 0.5
 _MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -70,19 +70,25 @@ class Publisher:
                 await asyncio.wait_for(self._task, 2.0)
 
 
-async def listen(redis: Redis, wake: Callable[[int | None], None]) -> None:
-    """Call ``wake(last_id)`` for each message, until cancelled. Reconnects with a
+async def listen(
+    redis: Redis, wake: Callable[[int | None], None], stopped: Callable[[], bool]
+) -> None:
+    """Call ``wake(last_id)`` for each message, until ``stopped()``. Reconnects with a
     backoff; after each (re)subscription it wakes once with ``None``, since
-    messages published while it wasn't subscribed are gone."""
+    messages published while it wasn't subscribed are gone.
+
+    It stops by looking at ``stopped()`` between short reads rather than by being
+    cancelled: a cancellation that lands as a read times out can be taken for
+    the timeout (Python 3.11's ``asyncio.timeout``), and the loop would go on."""
     pause = 1.0
     name = channel(redis)
-    while True:
+    while not stopped():
         try:
             async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                 await pubsub.subscribe(name)
                 pause = 1.0
                 wake(None)
-                while True:
+                while not stopped():
                     message = await pubsub.get_message(timeout=_LISTEN_SLICE_SECONDS)
                     if message is not None:
                         wake(_id_of(message.get("data")))

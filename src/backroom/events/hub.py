@@ -50,6 +50,7 @@ WINDOW_BYTES = 8 * 1024 * 1024
 # Events the tail reader takes from the log per query.
 READ_BATCH = 200
 _MAX_BACKOFF_SECONDS = 30.0
+_STOP_SECONDS = 2.0
 
 
 def message(event: Event) -> bytes:
@@ -97,6 +98,7 @@ class StreamHub:
         # the pool at most, so a wave of reconnections can't starve other requests.
         self._log_reads = asyncio.Semaphore(max(1, settings.db_pool_size // 2))
         self._tasks: list[asyncio.Task[None]] = []
+        self._listening = False
         self.closing = False
 
     @property
@@ -105,19 +107,29 @@ class StreamHub:
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._follow_log()))
-        if self._redis is not None:
-            self._tasks.append(asyncio.create_task(fanout.listen(self._redis, self.poke)))
+
+    def _listen(self) -> None:
+        """Subscribe to other processes' wake-ups, from the first stream on (a process
+        that never serves one needs no subscription)."""
+        if self._redis is not None and not self._listening:
+            self._listening = True
+            listener = fanout.listen(self._redis, self.poke, lambda: self.closing)
+            self._tasks.append(asyncio.create_task(listener))
 
     async def stop(self) -> None:
-        """End every stream (they see ``closing`` at their next step) and the tasks."""
+        """End every stream (they see ``closing`` at their next step) and the tasks:
+        they are asked to stop first, and cancelled only if they don't in time."""
         self.closing = True
+        self._present.set()
+        self._poked.set()
         for subscriber in self._subscribers:
             subscriber.wake.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=_STOP_SECONDS)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=_STOP_SECONDS)
         self._tasks.clear()
 
     def poke(self, last_id: int | None = None) -> None:
@@ -132,6 +144,7 @@ class StreamHub:
                 "Too many event streams are open on this instance; retry shortly.",
                 headers={"Retry-After": str(max(1, self._settings.events_retry_ms // 1000))},
             )
+        self._listen()
         subscriber = Subscriber()
         self._subscribers.add(subscriber)
         self._present.set()
@@ -185,7 +198,7 @@ class StreamHub:
     async def _follow_log(self) -> None:
         """The tail reader: keep the window at the end of the log while anyone listens."""
         pause = 1.0
-        while True:
+        while not self.closing:
             if not self._subscribers:
                 self._fresh = False
                 await self._present.wait()
@@ -198,7 +211,9 @@ class StreamHub:
                 pause = 1.0
             except Exception:
                 log.warning("reading the event log failed; retrying in %.0f s", pause)
-                await asyncio.sleep(pause)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._poked.wait()  # set at stop
                 pause = min(pause * 2, _MAX_BACKOFF_SECONDS)
                 continue
             with contextlib.suppress(TimeoutError):
