@@ -107,7 +107,7 @@ async def _open_streams(server: live.LiveServer) -> int:
 
 
 async def _wait_streams(server: live.LiveServer, expected: int) -> None:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 15
     while (count := await _open_streams(server)) != expected:
         assert time.monotonic() < deadline, f"{count} streams open, expected {expected}"
         await asyncio.sleep(0.1)
@@ -303,6 +303,27 @@ async def test_shutdown_ends_streams_cleanly_and_promptly(cluster: Cluster) -> N
         port = server.url.rsplit(":", 1)[1]
         log = (Path(cluster.env["BACKROOM_DATA_DIR"]).parent / f"server-{port}.log").read_text()
         assert '"level":"error"' not in log, log  # e.g. a stream cut off by uvicorn
+    finally:
+        await asyncio.to_thread(manager.__exit__, None, None, None)
+
+
+async def test_a_client_that_never_reads_again_is_dropped(cluster: Cluster) -> None:
+    """With a 1 s send timeout: a client that stops reading while 8 MB of events
+    commit (more than the socket buffers hold) loses its stream and its slot."""
+    env = {**cluster.env, "BACKROOM_EVENTS_SEND_TIMEOUT_SECONDS": "1"}
+    manager = live.serve(env)
+    server = await asyncio.to_thread(manager.__enter__)
+    try:
+        async with (
+            sse.client(server.url, receive_buffer=4096) as stuck_http,
+            sse.client(server.url) as http,
+            sse.subscribe(stuck_http, cluster.staff),
+        ):
+            await _wait_streams(server, 1)
+            await _write_events(cluster, 2000, size=4096, wake=http)
+            await _wait_streams(server, 0)  # while the client still holds its socket
+            async with sse.subscribe(http, cluster.staff) as fresh:
+                await fresh.next(within=3)  # the server serves streams as before
     finally:
         await asyncio.to_thread(manager.__exit__, None, None, None)
 
