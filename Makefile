@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint security format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports bench bench-sqlite
+.PHONY: help run test lint security format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports bench bench-sqlite bench-webhooks bench-sse
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,8 +63,14 @@ bench-export: $(VENV)/.installed ## Export 1,000,000 products on PostgreSQL
 bench-seed: $(VENV)/.installed ## backroom seed with 1,000,000 orders on PostgreSQL (add ARGS=--sqlite)
 	flock /tmp/backroom-bench.lock $(BIN)/python bench/seed_orders.py $(ARGS)
 
+bench-webhooks: $(VENV)/.installed ## Webhook deliveries/s and commit-to-receipt latency to a local receiver (PostgreSQL + Redis)
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/webhooks.py $(ARGS)
+
 bench-reports: $(VENV)/.installed ## Report latency on the database bench-seed leaves (backroom_bench_seed)
 	flock /tmp/backroom-bench.lock $(BIN)/python bench/reports.py $(ARGS)
+
+bench-sse: $(VENV)/.installed ## GET /events: 200 SSE clients on two instances, orders at 50/s, commit-to-receipt delay
+	flock /tmp/backroom-bench.lock $(BIN)/python bench/sse.py $(ARGS)
 
 clean: ## Remove the virtualenv and caches (keeps ./var)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -157,7 +157,7 @@ async def _bootstrap(settings: Settings, email: str, password: str) -> tuple[boo
     engine = create_engine(settings)
     try:
         admin_id = await _admin_id(settings, engine)
-        products = await seed_if_empty(create_sessionmaker(engine), admin_id)
+        products = await seed_if_empty(create_sessionmaker(engine), admin_id, settings.currency)
     finally:
         await engine.dispose()
     return created, products

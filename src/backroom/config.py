@@ -65,6 +65,26 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=5_000, ge=1, le=10_000)
     job_lease_seconds: int = Field(default=30, ge=2, le=3600)
     job_sweep_seconds: int = Field(default=15, ge=1, le=3600)
+    # Events: a product whose stock drops from above this to at or below it
+    # records `stock.low` (the inventory report's default threshold too).
+    low_stock_threshold: int = Field(default=5, ge=0, le=1_000_000_000)
+    event_retention_days: int = Field(default=7, ge=7, le=3650)
+    # Webhooks: per-attempt timeout, retry backoff and how long a delivery is
+    # retried (less than the retention, so its event is still there).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_retry_max_delay_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    webhook_retry_horizon_seconds: int = Field(default=3 * 86_400, ge=1, le=6 * 86_400)
+    webhook_poll_seconds: int = Field(default=2, ge=1, le=3600)
+    # The live stream (GET /events): heartbeat comment interval, the reconnect hint,
+    # streams per process, the safety-net poll of the log, events per read and send,
+    # and how long one send may wait on a client that stopped reading.
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    events_retry_ms: int = Field(default=3000, ge=100, le=600_000)
+    events_max_streams: int = Field(default=100, ge=1, le=100_000)
+    events_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    events_page_size: int = Field(default=100, ge=1, le=1000)
+    events_send_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Set by `backroom serve --workers N`: an in-process cache is only safe in one process.
     workers: int = Field(default=1, ge=1)
     # Behind a reverse proxy: the peers whose X-Forwarded-For/-Proto are believed.

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backroom.catalog.cache import ProductCache
 from backroom.config import Settings
+from backroom.events.hub import StreamHub
+from backroom.events.outbox import Notifier
 from backroom.jobs.runtime import JobRuntime
 from backroom.ratelimit import RateLimiter
 from backroom.users.state import UserStateCache
@@ -26,6 +28,8 @@ class AppContext:
     product_cache: ProductCache
     redis: Redis | None
     jobs: JobRuntime
+    events: Notifier  # wakes in-process readers of the event log
+    streams: StreamHub  # GET /events: the open streams and their view of the log
     migration_head: str | None
 
 

@@ -153,8 +153,13 @@ def autocommit(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, info: Mapping[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """``info`` is copied into every session's ``Session.info`` (the outbox's notifier)."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info=dict(info or {})
+    )
 
 
 async def begin_write(session: AsyncSession) -> None:

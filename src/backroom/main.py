@@ -21,6 +21,9 @@ from backroom.config import Settings
 from backroom.context import AppContext
 from backroom.coupons.router import router as coupons_router
 from backroom.db import autocommit, create_engine, create_sessionmaker
+from backroom.events import fanout, outbox
+from backroom.events.hub import StreamHub
+from backroom.events.router import router as events_router
 from backroom.exports.router import router as exports_router
 from backroom.graphql.router import router as graphql_router
 from backroom.imports.router import router as imports_router
@@ -36,6 +39,8 @@ from backroom.redis_client import create_redis
 from backroom.reports.router import router as reports_router
 from backroom.users.router import router as users_router
 from backroom.users.state import UserStateCache
+from backroom.webhooks import runner as webhooks
+from backroom.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("backroom")
 _EXPOSED_HEADERS = [
@@ -52,7 +57,7 @@ def _include_api(app: FastAPI) -> None:
         products_router, categories_router, inventory_router, cart_router, orders_router,
         coupons_router,
         exports_router, imports_router, reports_router,
-        auth_router, users_router, graphql_router,
+        auth_router, users_router, graphql_router, webhooks_router, events_router,
     ):  # fmt: skip
         app.router.routes.extend(router.routes)
 
@@ -74,12 +79,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_level)
     engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
+    notifier = outbox.Notifier()
+    sessionmaker = create_sessionmaker(engine, {outbox.NOTIFIER: notifier})
     limiter = RateLimiter(settings)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     read_engine = autocommit(engine, settings)
     product_cache = _product_cache(settings, redis)
     job_runtime = JobRuntime(settings, engine, sessionmaker, product_cache)
+    # Events committed here reach webhook endpoints without waiting for the next poll.
+    notifier.subscribe(lambda _last: webhooks.on_commit(job_runtime))
+    streams = StreamHub(settings, sessionmaker, redis)
+    notifier.subscribe(streams.poke)  # this process's streams look at the log at once
+    publisher = fanout.Publisher(redis) if redis is not None else None
+    if publisher is not None:
+        notifier.subscribe(publisher.committed)  # and so do the other instances' streams
     ctx = AppContext(
         settings=settings,
         engine=engine,
@@ -90,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         product_cache=product_cache,
         redis=redis,
         jobs=job_runtime,
+        events=notifier,
+        streams=streams,
         migration_head=head_revision(),
     )
     settings.signing_key  # noqa: B018 - fail at start-up, not on the first request
@@ -99,10 +114,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await job_runtime.start(
             receive=settings.runs_jobs, schedule=settings.runs_jobs and settings.scheduler == "on"
         )
+        await webhooks.refresh(job_runtime)
+        await streams.start()
         try:
             yield
         finally:
+            await streams.stop()
             await job_runtime.stop()
+            if publisher is not None:
+                await publisher.close()
             await engine.dispose()
             await limiter.close()
             if redis is not None:

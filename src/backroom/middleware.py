@@ -161,6 +161,8 @@ class ConventionsMiddleware:
     def _wrap_send(self, scope: Scope, send: Send, request_id: str, state: dict[str, Any]) -> Send:
         state["method"] = scope["method"]
         is_head = scope["method"] == "HEAD"
+        if is_head:  # endless responses (the event stream) answer HEAD without a body
+            scope["state"]["head"] = True
         personal = _header(scope, b"authorization") is not None
         hsts = self.hsts if self.hsts_always or scope.get("scheme") == "https" else None
 

@@ -185,4 +185,7 @@ def test_periodic_tasks_are_scheduled(settings: Settings) -> None:
 
     broker = build_broker(settings)
     names = {name for name, task in broker.get_all_tasks().items() if task.labels.get("schedule")}
-    assert names == {"backroom.sweep_jobs", "backroom.expire_orders", "backroom.purge"}
+    assert names == {
+        "backroom.sweep_jobs", "backroom.expire_orders", "backroom.purge",
+        "backroom.dispatch_webhooks",
+    }  # fmt: skip

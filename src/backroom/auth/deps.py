@@ -48,6 +48,7 @@ async def authenticate(request: Request, token: str, ctx: AppContext) -> Princip
     if not decision.allowed:
         raise decision.error()
     request.state.user_id = str(claims.user_id)
+    request.state.access_claims = claims  # a long-lived response re-checks its expiry
     return Principal(claims.user_id, state.role)
 
 

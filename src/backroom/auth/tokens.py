@@ -22,6 +22,7 @@ class AccessClaims:
     user_id: uuid.UUID
     issued_at: datetime
     token_id: str
+    expires_at: datetime
 
 
 class InvalidToken(Exception):
@@ -57,6 +58,7 @@ def decode_access(key: bytes, token: str) -> AccessClaims:
             user_id=uuid.UUID(claims["sub"]),
             issued_at=_EPOCH + timedelta(milliseconds=round(float(claims["iat"]) * 1000)),
             token_id=str(claims["jti"]),
+            expires_at=_EPOCH + timedelta(seconds=int(claims["exp"])),
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc

@@ -31,7 +31,9 @@ _CATALOG: dict[str, list[Item]] = {
 }
 
 
-async def seed_if_empty(sessionmaker: async_sessionmaker[AsyncSession], actor_id: uuid.UUID) -> int:
+async def seed_if_empty(
+    sessionmaker: async_sessionmaker[AsyncSession], actor_id: uuid.UUID, currency: str
+) -> int:
     """Create the demo categories and products unless the catalog has any. Returns products made."""
     async with sessionmaker() as session:
         has_any = await session.scalar(select(exists().where(Product.id.is_not(None))))
@@ -53,6 +55,8 @@ async def seed_if_empty(sessionmaker: async_sessionmaker[AsyncSession], actor_id
                 category_id=str(category.id), description=f"{name} (demo data).",
             )  # fmt: skip
             async with sessionmaker() as session:
-                await service.create(session=session, data=data, actor_id=actor_id)
+                await service.create(
+                    session=session, data=data, actor_id=actor_id, currency=currency
+                )
             made += 1
     return made

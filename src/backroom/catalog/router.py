@@ -112,7 +112,9 @@ async def list_products(
 async def create_product(
     body: ProductCreate, request: Request, session: SessionDep, ctx: Ctx, staff: StaffUser
 ) -> Response:
-    product = await service.create(session=session, data=body, actor_id=staff.id)
+    product = await service.create(
+        session=session, data=body, actor_id=staff.id, currency=ctx.settings.currency
+    )
     response = await _published(request, ctx, product)
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/products/{product.id}"

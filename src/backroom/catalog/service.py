@@ -23,6 +23,8 @@ from backroom.catalog.models import Category, Product, ProductSlugRedirect
 from backroom.catalog.schemas import ProductCreate, ProductReplace
 from backroom.db import begin_write, utcnow
 from backroom.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from backroom.events import outbox
+from backroom.events.types import EventType
 from backroom.http import etag_of, parse_json_body
 from backroom.inventory import service as inventory
 from backroom.inventory.models import Reason
@@ -66,8 +68,11 @@ def etag(product: Product, currency: str) -> str:
     return etag_of(dumps(product_document(as_row(product), currency)))
 
 
-async def create(*, session: AsyncSession, data: ProductCreate, actor_id: uuid.UUID) -> Product:
-    """Create a product (with its opening stock as a ledger movement). Commits."""
+async def create(
+    *, session: AsyncSession, data: ProductCreate, actor_id: uuid.UUID, currency: str
+) -> Product:
+    """Create a product (with its opening stock as a ledger movement) and record
+    ``product.created``. Commits."""
     await begin_write(session)
     category_id = await _category(session, data.category_id)
     await _ensure_unique_sku(session, data.sku, None)
@@ -89,6 +94,7 @@ async def create(*, session: AsyncSession, data: ProductCreate, actor_id: uuid.U
             reason=Reason.RESTOCK, note="opening stock", actor_id=actor_id, now=now,
         )  # fmt: skip
         await session.refresh(product)
+    _announce(session, EventType.PRODUCT_CREATED, product, currency)
     await _commit(session)
     return product
 
@@ -101,10 +107,12 @@ async def replace(
     if_match: str | None,
     currency: str,
 ) -> Product:
-    """Replace every writable field (``slug`` absent: kept). Commits."""
+    """Replace every writable field (``slug`` absent: kept); records
+    ``product.updated``. Commits."""
     await begin_write(session)
     product = await _locked(session, product_id, if_match, currency)
     await _apply(session, product, data)
+    _announce(session, EventType.PRODUCT_UPDATED, product, currency)
     await _commit(session)
     return product
 
@@ -117,7 +125,8 @@ async def patch(
     if_match: str | None,
     currency: str,
 ) -> Product:
-    """Apply a JSON merge patch to the writable fields, validated like a PUT. Commits."""
+    """Apply a JSON merge patch to the writable fields, validated like a PUT;
+    records ``product.updated``. Commits."""
     await begin_write(session)
     product = await _locked(session, product_id, if_match, currency)
     document = {key: getattr(product, key) for key in _WRITABLE}
@@ -125,6 +134,7 @@ async def patch(
     merged = merge_patch(document, changes)
     data = parse_json_body(ProductReplace, dumps(merged))
     await _apply(session, product, data)
+    _announce(session, EventType.PRODUCT_UPDATED, product, currency)
     await _commit(session)
     return product
 
@@ -133,7 +143,8 @@ async def delete(
     *, session: AsyncSession, product_id: uuid.UUID, if_match: str | None, currency: str
 ) -> int:
     """Retire the product: it disappears from the API, past orders keep their
-    snapshot and the ledger keeps its history. Returns the final version. Commits."""
+    snapshot and the ledger keeps its history. Records ``product.deleted`` (with the
+    last representation). Returns the final version. Commits."""
     await begin_write(session)
     product = await _locked(session, product_id, if_match, currency)
     product.deleted_at = utcnow()
@@ -143,8 +154,13 @@ async def delete(
         sql_delete(ProductSlugRedirect).where(ProductSlugRedirect.product_id == product.id)
     )
     version = product.version
+    _announce(session, EventType.PRODUCT_DELETED, product, currency)
     await _commit(session)
     return version
+
+
+def _announce(session: AsyncSession, type_: EventType, product: Product, currency: str) -> None:
+    outbox.record(session, type_, product_document(as_row(product), currency))
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

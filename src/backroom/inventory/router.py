@@ -32,7 +32,7 @@ async def record_movement(
     pid = parse_id(product_id, "product")
     applied = await service.record(
         session=session, product_id=pid, delta=body.delta, reason=Reason(body.reason),
-        note=body.note, actor_id=staff.id,
+        note=body.note, actor_id=staff.id, low_stock_threshold=ctx.settings.low_stock_threshold,
     )  # fmt: skip
     await ctx.product_cache.offer(pid, tombstone(applied.version))
     movement = MovementRead.model_validate(applied.movement)

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.catalog.models import Product
 from backroom.db import begin_write, utcnow
 from backroom.errors import Conflict, NotFound, Unprocessable
+from backroom.events import outbox
+from backroom.events.types import EventType
 from backroom.inventory.models import Reason, StockMovement
 
 
@@ -45,9 +47,12 @@ async def apply(
     note: str | None = None,
     actor_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    low_stock_threshold: int | None = None,
 ) -> Applied:
     """Change stock by ``delta`` and write its movement. Flushes; the caller commits.
 
+    With ``low_stock_threshold`` (pass it on every decrease), a change that takes
+    stock from above the threshold to at or below it records ``stock.low``.
     Raises 404 for a missing product and 409 if stock would go below zero.
     """
     if delta == 0:
@@ -62,7 +67,7 @@ async def apply(
             Product.stock + delta <= MAX_STOCK,
         )
         .values(stock=Product.stock + delta, version=Product.version + 1, updated_at=now)
-        .returning(Product.stock, Product.version)
+        .returning(Product.stock, Product.version, Product.sku)
         .execution_options(synchronize_session=False)
     )
     row = result.one_or_none()
@@ -87,6 +92,11 @@ async def apply(
     )
     session.add(movement)
     await session.flush()
+    if low_stock_threshold is not None and row.stock <= low_stock_threshold < row.stock - delta:
+        outbox.record(session, EventType.STOCK_LOW, {
+            "product_id": product_id, "sku": row.sku, "stock": row.stock,
+            "threshold": low_stock_threshold, "reason": reason.value,
+        })  # fmt: skip
     return Applied(movement, row.version)
 
 
@@ -98,6 +108,7 @@ async def record(
     reason: Reason,
     note: str | None,
     actor_id: uuid.UUID,
+    low_stock_threshold: int,
 ) -> Applied:
     """A staff stock movement (restock, correction, damage, return). Commits."""
     await begin_write(session)
@@ -108,6 +119,7 @@ async def record(
         reason=reason,
         note=note,
         actor_id=actor_id,
+        low_stock_threshold=low_stock_threshold,
     )
     await session.commit()
     return applied

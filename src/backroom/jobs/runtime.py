@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker, TaskiqScheduler
 from taskiq.api import run_scheduler_task
@@ -57,11 +59,28 @@ class JobRuntime:
     _finish: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _connected: bool = field(default=False, init=False)
     _consuming: bool = field(default=False, init=False)
+    _waking: set[str] = field(default_factory=set, init=False)
+    _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _http: httpx.AsyncClient | None = field(default=None, init=False)
+    # Whether any webhook endpoint is active, and when that was last read
+    # (time.monotonic()); commits wake the dispatcher only while it is true.
+    webhooks_active: bool = field(default=False, init=False)
+    webhooks_checked: float = field(default=0.0, init=False)
 
     @property
     def delivers(self) -> bool:
         """Whether ``kick`` reaches a consumer (else the sweep of a worker must find the job)."""
         return not (isinstance(self.broker, InMemoryBroker) and not self._consuming)
+
+    @property
+    def schedules(self) -> bool:
+        """Whether this process runs the scheduler (the periodic tasks)."""
+        return self._scheduler is not None
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set when ``stop`` begins: long-running work should wind down."""
+        return self._finish
 
     @property
     def lease(self) -> timedelta:
@@ -108,10 +127,19 @@ class JobRuntime:
                         pause = 1.0
                     except Exception:
                         log.warning("job queue listener failed; retrying", exc_info=True)
+                        await self._declare_group()
                 if not self._finish.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._finish.wait(), pause)
                     pause = min(pause * 2, 30.0)
+
+    async def _declare_group(self) -> None:
+        # A Redis restart (it keeps nothing on disk here) or a FLUSHDB drops the stream
+        # and its consumer group, and reading fails until the group exists again.
+        declare = getattr(self.broker, "_declare_consumer_group", None)
+        if declare is not None:
+            with contextlib.suppress(Exception):
+                await declare()
 
     async def stop(self) -> None:
         """Stop taking jobs, give running ones up to the shutdown timeout, then cancel
@@ -119,6 +147,10 @@ class JobRuntime:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.shutdown_timeout_seconds
         self._finish.set()
+        if self._background:  # wake-ups not sent yet: the periodic work covers them
+            for waiting in list(self._background):
+                waiting.cancel()
+            await asyncio.wait(list(self._background), timeout=_HAND_BACK_SECONDS)
         if self._scheduler is not None:  # its loop ends only when cancelled
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -133,6 +165,9 @@ class JobRuntime:
                 log.warning("job runtime task failed while stopping", exc_info=True)
         self._tasks.clear()
         await _drain(self.running, max(0.0, deadline - loop.time()))
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
         if self._connected:
             with contextlib.suppress(Exception):
                 await self.broker.shutdown()
@@ -149,6 +184,48 @@ class JobRuntime:
             await task.kiq(str(job_id))
         except Exception:
             log.warning("could not enqueue job %s; the sweep will retry", job_id, exc_info=True)
+
+    async def send(self, name: str, *args: str) -> None:
+        """Enqueue task ``name``. A failure is logged, not raised: periodic work
+        (the sweep, the webhook dispatcher) catches up."""
+        if not self.delivers:
+            return
+        task = self.broker.find_task(name)
+        assert task is not None, name
+        try:
+            await task.kiq(*args)
+        except Exception:
+            log.warning("could not enqueue %s%s", name, args, exc_info=True)
+
+    def wake(self, name: str) -> None:
+        """Enqueue task ``name`` soon, from synchronous code running in the event
+        loop (a commit hook). Calls made before it is sent merge into one."""
+        if name in self._waking or not self.delivers:
+            return
+        self._waking.add(name)
+
+        async def go() -> None:
+            self._waking.discard(name)
+            await self.send(name)
+
+        self.spawn(go())
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background (cancelled by ``stop`` if still running)."""
+        if self._finish.is_set():
+            work.close()
+            return
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def webhook_client(self) -> httpx.AsyncClient:
+        """The HTTP client webhook deliveries share (closed at ``stop``)."""
+        if self._http is None:
+            from backroom.webhooks.sender import client
+
+            self._http = client()
+        return self._http
 
 
 async def _drain(running: set[asyncio.Task[Any]], seconds: float) -> None:
@@ -178,6 +255,7 @@ def _register(broker: AsyncBroker, settings: Settings) -> None:
     from backroom.jobs import tasks
 
     broker.register_task(tasks.run_job, task_name=RUN_JOB)
+    broker.register_task(tasks.deliver_webhooks, task_name="backroom.deliver_webhooks")
     for name, func, seconds in tasks.periodic(settings):
         broker.register_task(func, task_name=name, schedule=[{"interval": seconds}])
 

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.db import begin_write, utcnow
 from backroom.errors import NotFound
+from backroom.events import outbox
+from backroom.events.types import EventType
 from backroom.jobs.models import Job, JobError, JobStatus
 
 LEASE = timedelta(seconds=30)  # the default; BACKROOM_JOB_LEASE_SECONDS
@@ -137,6 +139,7 @@ async def _close(
             status=status.value, error=error, finished_at=now, lease_token=None, lease_until=None
         )
     )
+    await _announce_finished(session, lease.job_id)
 
 
 async def release(session: AsyncSession, lease: Lease) -> None:
@@ -161,7 +164,7 @@ async def cancel(session: AsyncSession, job_id: uuid.UUID, kind: str) -> Job:
     in the middle of a batch loses its lease, so that batch rolls back. Commits."""
     await begin_write(session)
     now = utcnow()
-    await session.execute(
+    result = await session.execute(
         update(Job)
         .where(Job.id == job_id, Job.kind == kind,
                Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
@@ -169,8 +172,21 @@ async def cancel(session: AsyncSession, job_id: uuid.UUID, kind: str) -> Job:
                 lease_token=None, lease_until=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
+    if getattr(result, "rowcount", 0):
+        await _announce_finished(session, job_id)
     await session.commit()
     return await get(session, job_id, kind)
+
+
+async def _announce_finished(session: AsyncSession, job_id: uuid.UUID) -> None:
+    """Record ``import.finished`` for an import that just ended (in the caller's transaction)."""
+    from backroom.imports.runner import KIND as IMPORT
+    from backroom.imports.service import represent
+
+    job = await session.get(Job, job_id, populate_existing=True)
+    if job is not None and job.kind == IMPORT:
+        data = represent(job, []).model_dump(exclude={"errors"})
+        outbox.record(session, EventType.IMPORT_FINISHED, data)
 
 
 async def add_errors(

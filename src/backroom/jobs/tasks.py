@@ -12,6 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 from taskiq import Context, TaskiqDepends
@@ -106,12 +107,37 @@ async def expire_orders(context: Annotated[Context, TaskiqDepends()]) -> int:
 
 
 async def purge(context: Annotated[Context, TaskiqDepends()]) -> None:
-    """Drop idempotency keys past their 24 hours."""
+    """Drop idempotency keys past their 24 hours, and events past their retention."""
+    from backroom.events import outbox
     from backroom.idempotency.service import purge_expired
 
     runtime = runtime_of(context.state)
     async with runtime.sessionmaker() as session:
         await purge_expired(session)
+    retention = timedelta(days=runtime.settings.event_retention_days)
+    async with runtime.sessionmaker() as session:
+        await outbox.purge(session, retention)
+
+
+async def dispatch_webhooks(context: Annotated[Context, TaskiqDepends()]) -> int:
+    """Fan new events out to webhook endpoints; start sending what is due."""
+    from backroom.webhooks.runner import dispatch_due
+
+    return await dispatch_due(runtime_of(context.state))
+
+
+async def deliver_webhooks(endpoint_id: str, context: Annotated[Context, TaskiqDepends()]) -> None:
+    """Send one endpoint's due deliveries, in order."""
+    from backroom.webhooks.runner import deliver
+
+    runtime = runtime_of(context.state)
+    current = asyncio.current_task()
+    assert current is not None
+    runtime.running.add(current)  # a shutdown waits for it, then cancels it
+    try:
+        await deliver(runtime, uuid.UUID(endpoint_id))
+    finally:
+        runtime.running.discard(current)
 
 
 def periodic(settings: Settings) -> list[tuple[str, Callable[..., Awaitable[Any]], int]]:
@@ -120,4 +146,5 @@ def periodic(settings: Settings) -> list[tuple[str, Callable[..., Awaitable[Any]
         ("backroom.sweep_jobs", sweep, settings.job_sweep_seconds),
         ("backroom.expire_orders", expire_orders, min(30, settings.order_payment_timeout_seconds)),
         ("backroom.purge", purge, 3600),
+        ("backroom.dispatch_webhooks", dispatch_webhooks, settings.webhook_poll_seconds),
     ]

@@ -17,8 +17,10 @@ from backroom import logs
 from backroom.catalog.cache import NoCache, ProductCache, RedisCache
 from backroom.config import Settings
 from backroom.db import create_engine, create_sessionmaker
+from backroom.events import fanout, outbox
 from backroom.jobs.runtime import JobRuntime
 from backroom.redis_client import create_redis
+from backroom.webhooks import runner as webhooks
 
 log = logging.getLogger("backroom.worker")
 
@@ -28,12 +30,20 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     cache: ProductCache = RedisCache(redis) if redis and settings.cache_enabled else NoCache()
-    runtime = JobRuntime(settings, engine, create_sessionmaker(engine), cache)
+    notifier = outbox.Notifier()
+    sessionmaker = create_sessionmaker(engine, {outbox.NOTIFIER: notifier})
+    runtime = JobRuntime(settings, engine, sessionmaker, cache)
+    notifier.subscribe(lambda _last: webhooks.on_commit(runtime))
+    # Events committed by jobs wake the web instances' streams (GET /events).
+    publisher = fanout.Publisher(redis) if redis is not None else None
+    if publisher is not None:
+        notifier.subscribe(publisher.committed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start(receive=True, schedule=settings.scheduler == "on")
+    await webhooks.refresh(runtime)
     log.info("worker started (%s)", "redis" if redis else "database sweep, no redis")
     try:
         await stop.wait()
@@ -41,5 +51,7 @@ async def run_worker(settings: Settings) -> None:
         log.info("worker stopping")
         await runtime.stop()
         await engine.dispose()
+        if publisher is not None:
+            await publisher.close()
         if redis is not None:
             await redis.aclose()

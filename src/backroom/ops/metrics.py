@@ -29,6 +29,9 @@ DB_POOL_IN_USE = Gauge(
     multiprocess_mode="livesum",
 )
 DB_POOL_SIZE = Gauge("backroom_db_pool_size", "Database pool size", multiprocess_mode="livesum")
+EVENT_STREAMS = Gauge(
+    "backroom_event_streams", "Open GET /events streams", multiprocess_mode="livesum"
+)
 JOB_QUEUE_DEPTH = Gauge("backroom_job_queue_depth", "Jobs waiting to run", multiprocess_mode="max")
 
 

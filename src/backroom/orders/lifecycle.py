@@ -8,7 +8,8 @@
 
 Every change is a conditional UPDATE on the status it starts from, so two racing
 transitions can't both win (the loser gets 409), and every change writes a
-history row with who made it. Cancelling returns the stock to the ledger.
+history row with who made it, and records its ``order.<status>`` event in the same
+transaction. Cancelling returns the stock to the ledger.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.catalog.models import Product
 from backroom.db import begin_write, utcnow
 from backroom.errors import Conflict, NotFound, PaymentRequired, Unprocessable
+from backroom.events import outbox
+from backroom.events.types import EventType
 from backroom.inventory import service as inventory
 from backroom.inventory.models import Reason
+from backroom.orders import service
 from backroom.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Payment
 from backroom.payments.provider import PROVIDERS, InvalidToken
 from backroom.reports import rollup
@@ -35,6 +39,15 @@ ALLOWED: dict[OrderStatus, set[OrderStatus]] = {
     S.PAID: {S.SHIPPED, S.CANCELLED},
     S.SHIPPED: {S.DELIVERED, S.REFUNDED},
     S.DELIVERED: {S.REFUNDED},
+}
+
+
+_EVENTS = {
+    S.PAID: EventType.ORDER_PAID,
+    S.SHIPPED: EventType.ORDER_SHIPPED,
+    S.DELIVERED: EventType.ORDER_DELIVERED,
+    S.CANCELLED: EventType.ORDER_CANCELLED,
+    S.REFUNDED: EventType.ORDER_REFUNDED,
 }
 
 
@@ -63,7 +76,8 @@ async def _move(
     session: AsyncSession, order: Order, target: OrderStatus, actor_id: uuid.UUID | None,
     note: str | None = None, **values: object,
 ) -> None:  # fmt: skip
-    """Change the status only if it is still what we read; record who did it."""
+    """Change the status only if it is still what we read; record who did it and
+    the event."""
     current = order.status
     if not can(current, target):
         raise InvalidTransition(f"An order that is {current} cannot become {target.value}.")
@@ -85,6 +99,8 @@ async def _move(
         assert isinstance(paid_at, datetime), "a counted order has been paid"
         sign = 1 if rollup.counts(target.value) else -1
         await rollup.apply(session, order=order, paid_at=paid_at, sign=sign)
+    changed = await _load(session, order.id)  # as this transaction now sees it
+    outbox.record(session, _EVENTS[target], await service.document(session, changed))
 
 
 async def pay(

@@ -21,7 +21,6 @@ from backroom.orders.schemas import (
     OrderCreate,
     OrderEventRead,
     OrderHistory,
-    OrderLineRead,
     OrderPage,
     OrderRead,
     PayRequest,
@@ -45,15 +44,7 @@ Status = Literal["pending_payment", "paid", "shipped", "delivered", "cancelled",
 
 
 def _read(order: Order, lines: list[OrderLine]) -> OrderRead:
-    return OrderRead(
-        id=order.id, number=order.number, status=order.status, customer_id=order.customer_id,
-        items=[OrderLineRead.model_validate(line) for line in lines],
-        subtotal_cents=order.subtotal_cents, discount_cents=order.discount_cents,
-        tax_cents=order.tax_cents, shipping_cents=order.shipping_cents,
-        total_cents=order.total_cents, currency=order.currency, coupon_code=order.coupon_code,
-        shipping_address=order.shipping_address, created_at=order.created_at,
-        updated_at=order.updated_at, paid_at=order.paid_at,
-    )  # fmt: skip
+    return OrderRead.of(order, lines)
 
 
 async def _one(session: AsyncSession, order: Order) -> OrderRead:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -56,6 +57,20 @@ class OrderRead(OutputModel):
     created_at: datetime
     updated_at: datetime
     paid_at: datetime | None
+
+    @classmethod
+    def of(cls, order: Any, lines: Sequence[Any]) -> OrderRead:
+        """From an ``Order`` row and its ``OrderLine`` rows (in position order)."""
+        return cls(
+            id=order.id, number=order.number, status=order.status,
+            customer_id=order.customer_id,
+            items=[OrderLineRead.model_validate(line) for line in lines],
+            subtotal_cents=order.subtotal_cents, discount_cents=order.discount_cents,
+            tax_cents=order.tax_cents, shipping_cents=order.shipping_cents,
+            total_cents=order.total_cents, currency=order.currency,
+            coupon_code=order.coupon_code, shipping_address=order.shipping_address,
+            created_at=order.created_at, updated_at=order.updated_at, paid_at=order.paid_at,
+        )  # fmt: skip
 
 
 class OrderPage(Page[OrderRead]):

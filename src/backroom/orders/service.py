@@ -22,10 +22,12 @@ from backroom.coupons import service as coupons
 from backroom.coupons.models import Coupon
 from backroom.db import begin_write, utcnow
 from backroom.errors import Conflict, NotFound, Unprocessable
+from backroom.events import outbox
+from backroom.events.types import EventType
 from backroom.inventory import service as inventory
 from backroom.inventory.models import Reason
 from backroom.orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from backroom.orders.schemas import OrderCreate
+from backroom.orders.schemas import OrderCreate, OrderRead
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
@@ -56,7 +58,8 @@ def _number() -> str:
 async def place(
     *, session: AsyncSession, customer_id: uuid.UUID, data: OrderCreate, settings: Settings
 ) -> Placed:
-    """Place an order from explicit items or from the cart (which is then emptied). Commits."""
+    """Place an order from explicit items or from the cart (which is then emptied);
+    records ``order.created`` (and ``stock.low`` for lines that crossed it). Commits."""
     await begin_write(session)
     cart = await session.scalar(select(Cart).where(Cart.user_id == customer_id))
     wanted = await _wanted(session, data, cart)
@@ -88,13 +91,15 @@ async def place(
     )  # fmt: skip
     session.add(order)
     await session.flush()
-    versions = await _take_stock(session, order, lines, customer_id, now)
-    session.add_all(
+    versions = await _take_stock(session, order, lines, customer_id, now, settings)
+    rows = [
         OrderLine(order_id=order.id, position=i, product_id=p.id, sku=p.sku, name=p.name,
                   unit_price_cents=p.price_cents, quantity=q, line_total_cents=p.price_cents * q)
         for i, (p, q) in enumerate(lines)
-    )  # fmt: skip
+    ]  # fmt: skip
+    session.add_all(rows)
     session.add(OrderEvent(order_id=order.id, to_status=order.status, actor_id=customer_id))
+    outbox.record(session, EventType.ORDER_CREATED, OrderRead.of(order, rows).model_dump())
     if data.items is None and cart is not None:
         await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
         cart.coupon_id = None
@@ -169,7 +174,7 @@ async def _coupon(session: AsyncSession, code: str | None, subtotal: int) -> Cou
 
 async def _take_stock(
     session: AsyncSession, order: Order, lines: list[tuple[Product, int]],
-    actor_id: uuid.UUID, now: datetime,
+    actor_id: uuid.UUID, now: datetime, settings: Settings,
 ) -> dict[uuid.UUID, int]:  # fmt: skip
     """Take every line's stock, or raise 409 naming every product that is short."""
     short: list[str] = []
@@ -182,6 +187,7 @@ async def _take_stock(
                 applied = await inventory.apply(
                     session=session, product_id=product.id, delta=-quantity, reason=Reason.ORDER,
                     note=f"order {order.number}", actor_id=actor_id, now=now,
+                    low_stock_threshold=settings.low_stock_threshold,
                 )  # fmt: skip
                 versions[product.id] = applied.version
         except (inventory.InsufficientStock, NotFound):
@@ -200,6 +206,12 @@ async def get(
     if order is None or (not staff and order.customer_id != viewer_id):
         raise NotFound("No such order.")
     return order
+
+
+async def document(session: AsyncSession, order: Order) -> dict[str, Any]:
+    """The order as the API shows it (the ``data`` of ``order.*`` events)."""
+    lines = await lines_of(session, [order.id])
+    return OrderRead.of(order, lines[order.id]).model_dump()
 
 
 async def lines_of(

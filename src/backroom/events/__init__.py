@@ -1,0 +1,1 @@
+"""The durable event log (outbox): what happened, recorded with the change itself."""

@@ -1,0 +1,1 @@
+"""Webhooks: admin-managed endpoints, and signed deliveries of the event log to them."""
