@@ -69,7 +69,7 @@ def backoff(attempt: int, policy: Policy, retry_after: float | None = None) -> f
     """Seconds before attempt ``attempt + 1``: base * 2^(attempt-1), capped, with
     "equal jitter" (half fixed, half random); at least what ``Retry-After`` asked."""
     delay: float = min(policy.max_delay, policy.base * 2.0 ** min(attempt - 1, 32))
-    delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not security
+    delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311  # nosec B311 - jitter, not security
     if retry_after is not None:
         delay = max(delay, min(retry_after, policy.max_delay))
     return delay
