@@ -271,8 +271,8 @@ async def test_deleting_an_endpoint_stops_its_deliveries(
 async def test_events_committed_elsewhere_are_found_by_the_periodic_dispatcher(
     app: FastAPI, client: AsyncClient, actors: Actors, receiver: Receiver
 ) -> None:
-    """Another process's commit wakes nothing here: the scheduled dispatcher run
-    (every BACKROOM_WEBHOOK_POLL_SECONDS) still finds the event."""
+    """Another process's commit wakes nothing here: the periodic dispatcher run
+    (every BACKROOM_WEBHOOK_POLL_SECONDS; the ``ticking`` fixture here) finds it."""
     admin = await actors.admin()
     await create_hook(client, admin, receiver.url)
     await asyncio.sleep(0.5)  # let the wake-ups of the set-up pass

@@ -40,7 +40,7 @@ REFUSED = [
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings(
         webhook_allow_private_urls=False, webhook_retry_base_seconds=0.1,
-        webhook_retry_max_delay_seconds=0.5, webhook_poll_seconds=1, scheduler="on",
+        webhook_retry_max_delay_seconds=0.5,
     )  # fmt: skip
 
 
