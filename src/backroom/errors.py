@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -249,3 +250,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _on_database_unavailable)
     app.add_exception_handler(ConnectionError, _on_database_unavailable)
     app.add_exception_handler(TimeoutError, _on_database_unavailable)
+    # The raw asyncpg read path (db.py) sees a killed connection as asyncpg's own
+    # errors, not SQLAlchemy's: the same outage, the same 503.
+    app.add_exception_handler(asyncpg.exceptions.InterfaceError, _on_database_unavailable)
+    app.add_exception_handler(asyncpg.exceptions.InternalClientError, _on_database_unavailable)
