@@ -27,7 +27,6 @@ import harness
 
 from backroom.auth.tokens import issue_access
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "backroom_bench_checkout"
 DSN = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
 REDIS = "redis://127.0.0.1:6379/13"
@@ -48,14 +47,6 @@ request = function()
   return wrk.format("POST", "/api/v1/orders", headers, body)
 end
 """
-
-
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _seed(products: int, customers: int) -> tuple[list[str], list[uuid.UUID]]:
@@ -117,8 +108,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     workdir = harness.tempdir()
-    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-    asyncio.run(_admin(f"CREATE DATABASE {PG_DB}"))
+    harness.recreate_database(PG_DB)
     env = harness.base_env(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}",
                            workdir / "data", BACKROOM_REDIS_URL=REDIS)  # fmt: skip
     lines = []
@@ -142,7 +132,7 @@ def main() -> None:
                 )
                 print(lines[-1], file=sys.stderr)
     finally:
-        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
+        harness.drop_database(PG_DB)
     print(f"Machine: {harness.machine()}; PostgreSQL + Redis; serve --workers 2; "
           f"wrk -t1 -c32 -d{args.seconds}s on loopback\n")  # fmt: skip
     print("| run | orders/s | p50 ms | p99 ms | errors | workers RSS MB | ledger check |")

@@ -7,6 +7,7 @@ load generator: it costs far less CPU than a Python client, which matters on a
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
@@ -25,6 +26,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass
@@ -180,3 +182,23 @@ def machine() -> str:
             cpu = line.split(":", 1)[1].strip()
             break
     return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
+
+
+async def _admin(statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def recreate_database(name: str) -> None:
+    """Drop (forcing out sessions) and create a scratch PostgreSQL database."""
+    drop_database(name)
+    asyncio.run(_admin(f"CREATE DATABASE {name}"))
+
+
+def drop_database(name: str) -> None:
+    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

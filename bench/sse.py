@@ -50,7 +50,6 @@ from redis.asyncio import Redis
 from backroom.auth.tokens import issue_access
 from backroom.events import fanout
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "backroom_bench_sse"
 DSN = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
 REDIS = "redis://127.0.0.1:6379/13"
@@ -67,14 +66,6 @@ _ID = re.compile(rb"^id: (\d+)$", re.MULTILINE)
 class Client:
     instance: str
     seen: list[tuple[int, float]] = field(default_factory=list)  # (event id, wall time)
-
-
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _seed(products: int, customers: int) -> tuple[list[str], list[uuid.UUID], uuid.UUID]:
@@ -301,8 +292,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = harness.tempdir()
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-    asyncio.run(_admin(f"CREATE DATABASE {PG_DB}"))
+    harness.recreate_database(PG_DB)
     env = harness.base_env(
         f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}", workdir / "data",
         BACKROOM_REDIS_URL=REDIS, BACKROOM_EVENTS_MAX_STREAMS=str(args.clients),
@@ -326,7 +316,7 @@ def main() -> None:
         created = asyncio.run(_created_at(first, last))
         lines = _report(subscribers, created, first, last)
     finally:
-        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
+        harness.drop_database(PG_DB)
     rate = placed / args.seconds
     print(f"Machine: {harness.machine()}; load average before the run {load}; PostgreSQL + "
           f"Redis; three `backroom serve` instances (A, B: one process; C: two workers); "

@@ -19,7 +19,6 @@ prints them. Every run is bounded in time; nothing listens beyond loopback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -158,7 +157,7 @@ def main() -> None:
         text = run(args)
     finally:
         if not args.sqlite:
-            asyncio.run(suite_data.drop())
+            suite_data.drop()
     print(text)
     if not (args.no_write or args.quick):
         _write(text, args.sqlite)

@@ -21,7 +21,6 @@ from backroom.auth.tokens import issue_access
 from backroom.pagination import encode_cursor
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "backroom_bench_suite"
 FULL = (100_000, 2_000, 100_000)  # products, customers, orders
 QUICK = (5_000, 200, 2_000)  # --quick: a smoke run of the whole suite
@@ -75,8 +74,7 @@ def prepare(*, sqlite: bool, redis: str, quick: bool = False) -> Setup:
     if sqlite:
         env = harness.base_env(None, workdir / "data")
     else:
-        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-        asyncio.run(_admin(f"CREATE DATABASE {PG_DB}"))
+        harness.recreate_database(PG_DB)
         dsn = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
         env = harness.base_env(dsn.replace("postgresql://", "postgresql+asyncpg://"),
                                workdir / "data")  # fmt: skip
@@ -163,13 +161,5 @@ async def _query_pg(dsn: str, staff_email: str, deep_sql: str) -> dict[str, Any]
             str(deep["id"])), "customers": people, "staff": staff}  # fmt: skip
 
 
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-async def drop() -> None:
-    await _admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+def drop() -> None:
+    harness.drop_database(PG_DB)

@@ -24,11 +24,9 @@ import sys
 import time
 from datetime import datetime
 
-import asyncpg
 import harness
 import httpx
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "backroom_bench_webhooks"
 REDIS = "redis://127.0.0.1:6379/14"
 EMAIL, PASSWORD = "bench-admin@example.com", "bench-admin-password-1"
@@ -63,14 +61,6 @@ class Receiver:
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
-
-
-async def _admin(statement: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _produce(http: httpx.AsyncClient, products: list[str], events: int) -> float:
@@ -135,8 +125,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2_000)
     args = parser.parse_args()
     workdir = harness.tempdir()
-    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-    asyncio.run(_admin(f"CREATE DATABASE {PG_DB}"))
+    harness.recreate_database(PG_DB)
     env = harness.base_env(
         f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}", workdir / "data",
         BACKROOM_REDIS_URL=REDIS, BACKROOM_WEBHOOK_ALLOW_PRIVATE_URLS="true",
@@ -156,7 +145,7 @@ def main() -> None:
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=30)
-        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
+        harness.drop_database(PG_DB)
     print(f"Machine: {harness.machine()}; PostgreSQL + Redis; serve --workers 1 (enqueues) + "
           f"one backroom worker (delivers); {CLIENTS} clients PATCHing products\n")  # fmt: skip
     print("| endpoints | events | events/s committed | deliveries received | deliveries/s | "
