@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
-import asyncpg
 import uuid_utils.compat as uuid_compat
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Select, event
@@ -30,6 +29,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from backroom.config import Settings
+from backroom.readpool import DRIVER_DISCONNECTS, ReadPool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -188,20 +188,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-# What a dropped PostgreSQL connection raises when the driver is used directly.
-_DRIVER_DISCONNECTS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.PostgresConnectionError,
-)
-
-
 class Prepared:
     """A SELECT built once and run many times, the lean way for each database.
 
     On PostgreSQL it is compiled once to SQL with ``$n`` parameters and run
-    straight on the pooled asyncpg connection (asyncpg prepares and caches it),
+    straight on asyncpg (which prepares and caches it): on the engine's read pool
+    when it has one (``readpool``), else on a connection of the engine's pool,
     skipping SQLAlchemy's per-execution work, which costs more CPU than the query.
     Elsewhere it runs through SQLAlchemy Core; being prebuilt, its cache key is
     computed once. Use with an autocommit engine: there is no transaction.
@@ -233,12 +225,15 @@ class Prepared:
         values = [{**literals, **params}[name] for name in names]
         if Prepared.observer is not None:
             Prepared.observer(sql)
+        pool = ReadPool.of(engine)
+        if pool is not None:
+            return await pool.fetch(sql, values)
         async with engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
             try:
                 rows: Sequence[Mapping[Any, Any]] = await driver.fetch(sql, *values)
-            except _DRIVER_DISCONNECTS as exc:
+            except DRIVER_DISCONNECTS as exc:
                 # SQLAlchemy didn't see this failure: retire the connection ourselves
                 # (the pool then replaces it) and report an outage, not a bug.
                 await conn.invalidate()

@@ -7,8 +7,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
@@ -90,8 +92,11 @@ def no_content(headers: Mapping[str, str] | None = None) -> Response:
 def next_link(request: Request, cursor: str | None) -> dict[str, str]:
     if cursor is None:
         return {}
-    url = request.url.include_query_params(cursor=cursor)
-    return {"Link": f'<{url.path}?{url.query}>; rel="next"'}
+    # The same query with the cursor replaced (built by hand: Starlette's URL
+    # rebuilding costs more than the rest of a page's response).
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    query = urlencode([*params, ("cursor", cursor)])
+    return {"Link": f'<{quote(request.scope["path"])}?{query}>; rel="next"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +174,13 @@ def parse_json_body(model: type[BaseModelT], body: bytes) -> BaseModelT:
         raise Unprocessable(
             "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5]), errors=fields
         ) from None
+
+
+def parse_query(model: type[BaseModelT], request: Request) -> BaseModelT:
+    """Validate the query string as FastAPI does for a ``Query()`` model (the last of a
+    repeated parameter wins); errors take the app's usual 422 path."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None

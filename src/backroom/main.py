@@ -35,6 +35,7 @@ from backroom.ops import docs
 from backroom.ops.router import router as ops_router
 from backroom.orders.router import router as orders_router
 from backroom.ratelimit import RateLimiter, RateLimitMiddleware
+from backroom.readpool import ReadPool
 from backroom.redis_client import create_redis
 from backroom.reports.router import router as reports_router
 from backroom.users.router import router as users_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limiter = RateLimiter(settings)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     read_engine = autocommit(engine, settings)
+    read_pool = ReadPool.attach(engine, settings)
     product_cache = _product_cache(settings, redis)
     job_runtime = JobRuntime(settings, engine, sessionmaker, product_cache)
     # Events committed here reach webhook endpoints without waiting for the next poll.
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await job_runtime.stop()
             if publisher is not None:
                 await publisher.close()
+            if read_pool is not None:
+                await read_pool.close()
             await engine.dispose()
             await limiter.close()
             if redis is not None:

@@ -6,7 +6,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import RedirectResponse, Response
 
-from backroom.auth.deps import Principal, StaffUser, Viewer
+from backroom.auth.deps import Principal, StaffUser, Viewer, viewer
 from backroom.catalog import queries, service
 from backroom.catalog.cache import tombstone
 from backroom.catalog.documents import page, parse_uuid
@@ -23,10 +23,10 @@ from backroom.catalog.schemas import (
 from backroom.context import AppContext, get_context
 from backroom.db import SessionDep
 from backroom.errors import Forbidden, NotFound, Unprocessable
-from backroom.http import JSON, next_link, no_content
+from backroom.http import JSON, next_link, no_content, parse_query
 from backroom.openapi import problems
 from backroom.pagination import decode_cursor, encode_cursor
-from backroom.routing import make_router
+from backroom.routing import lean, make_router
 from backroom.schema import NO_NUL, parse_id
 
 router = make_router(prefix="/products", tags=["catalog"])
@@ -66,46 +66,42 @@ async def _published(request: Request, ctx: AppContext, product: Product) -> Res
     return product_response(request, entry)
 
 
-@router.get("", response_model=ProductPage, responses=problems(401, 403))
-async def list_products(
-    request: Request, viewer: Viewer, params: Annotated[ProductQuery, Query()]
-) -> Response:
+async def _list_products(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
-    q, category_id, min_price, max_price = (
-        params.q,
-        params.category_id,
-        params.min_price,
-        params.max_price,
-    )
-    in_stock, is_active, sort, limit, cursor = (
-        params.in_stock,
-        params.is_active,
-        params.sort,
-        params.limit,
-        params.cursor,
-    )
-    staff = _is_staff(viewer)
-    if is_active is not None and not staff:
+    staff = _is_staff(await viewer(request))
+    params = parse_query(ProductQuery, request)
+    if params.is_active is not None and not staff:
         raise Forbidden("Filtering on is_active is for staff.")
-    if min_price is not None and max_price is not None and min_price > max_price:
+    low, high = params.min_price, params.max_price
+    if low is not None and high is not None and low > high:
         raise Unprocessable.field("min_price", "must not exceed max_price")
-    if category_id is not None and parse_uuid(category_id) is None:
+    category_id = parse_uuid(params.category_id) if params.category_id is not None else None
+    if params.category_id is not None and category_id is None:
         return Response(
             page([], None), media_type=JSON, headers={"Cache-Control": cache_control(request)}
         )
     filters = queries.ProductFilters(
-        q=q, category_id=parse_uuid(category_id), min_price=min_price, max_price=max_price,
-        in_stock=in_stock, is_active=is_active, sort=sort,
+        q=params.q, category_id=category_id, min_price=low, max_price=high,
+        in_stock=params.in_stock, is_active=params.is_active, sort=params.sort,
     )  # fmt: skip
-    key, kind = ctx.settings.signing_key, f"products:{sort}"
-    after = queries.decode_keyset(sort, decode_cursor(key, kind, cursor)) if cursor else None
+    key, kind = ctx.settings.signing_key, f"products:{params.sort}"
+    cursor = params.cursor
+    after = queries.decode_keyset(params.sort, decode_cursor(key, kind, cursor)) if cursor else None
     items, next_key = await queries.list_products(
-        engine=ctx.read_engine, filters=filters, staff=staff, limit=limit, after=after,
+        engine=ctx.read_engine, filters=filters, staff=staff, limit=params.limit, after=after,
         currency=ctx.settings.currency,
     )  # fmt: skip
     next_cursor = encode_cursor(key, kind, next_key) if next_key else None
     headers = {"Cache-Control": cache_control(request), **next_link(request, next_cursor)}
     return Response(page(items, next_cursor), media_type=JSON, headers=headers)
+
+
+@router.get("", response_model=ProductPage, responses=problems(401, 403))
+@lean(_list_products)
+async def list_products(
+    request: Request, _viewer: Viewer, _params: Annotated[ProductQuery, Query()]
+) -> Response:
+    return await _list_products(request)
 
 
 @router.post("", status_code=201, response_model=ProductRead, responses=problems(401, 403, 409))
@@ -145,15 +141,23 @@ async def read_product_by_slug(slug: str, request: Request, ctx: Ctx, viewer: Vi
     return product_response(request, found)
 
 
-@router.get("/{product_id}", response_model=ProductRead, responses=problems(304, 401, 404))
-async def read_product(product_id: str, request: Request, ctx: Ctx, viewer: Viewer) -> Response:
+async def _read_product(request: Request) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    staff = _is_staff(await viewer(request))  # first: a bad token is 401 whatever follows
     entry = await queries.product(
         engine=ctx.read_engine, cache=ctx.product_cache,
-        product_id=parse_id(product_id, "product"), currency=ctx.settings.currency,
+        product_id=parse_id(request.path_params["product_id"], "product"),
+        currency=ctx.settings.currency,
     )  # fmt: skip
-    if entry is None or not (entry.is_active or _is_staff(viewer)):
+    if entry is None or not (entry.is_active or staff):
         raise NotFound("No such product.")
     return product_response(request, entry)
+
+
+@router.get("/{product_id}", response_model=ProductRead, responses=problems(304, 401, 404))
+@lean(_read_product)
+async def read_product(product_id: str, request: Request, _viewer: Viewer) -> Response:
+    return await _read_product(request)
 
 
 @router.put(
