@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -118,6 +119,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await webhooks.refresh(job_runtime)
         await streams.start()
+        # What start-up built (routes, models, compiled SQL) lives as long as the
+        # process: take it out of the cyclic collector's sight, so collections under
+        # load only walk what requests allocate (shorter pauses, lower tail latency).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -145,10 +151,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     openapi.install(app, password_min_length=settings.password_min_length)
-    app.include_router(ops_router)
+    # Matching walks the routes in order: the probes (three), then the API, then the
+    # pages, all flat (see _include_api).
+    app.router.routes.extend(ops_router.routes)
+    _include_api(app)
     docs.install(app)
     admin.install(app)
-    _include_api(app)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(
         CORSMiddleware,

@@ -45,5 +45,5 @@ class _Assets(StaticFiles):
 
 
 def install(app: FastAPI) -> None:
-    app.include_router(router)
+    app.router.routes.extend(router.routes)  # flat, like the API's (see main._include_api)
     app.mount("/admin/assets", _Assets(directory=STATIC), name="admin-assets")

@@ -14,6 +14,7 @@ Redis during an outage can outlive it by at most the TTL.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -22,6 +23,7 @@ from typing import Protocol
 
 from cachetools import TTLCache
 from redis.asyncio import Redis
+from strawberry.dataloader import DataLoader
 
 log = logging.getLogger("backroom.cache")
 
@@ -114,24 +116,42 @@ return 1
 
 
 class RedisCache:
+    """Reads are batched: the GETs of every request that asks within the same turn
+    of the event loop go to Redis as one MGET (strawberry's DataLoader, without its
+    memo). Under load that is one round trip, and one socket write, for dozens of
+    requests instead of one each; alone, a read waits one loop turn."""
+
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._offer = redis.register_script(_OFFER)
         self._quiet_until = 0.0
+        self._loader: DataLoader[str, bytes | None] | None = None
+        self._loader_loop: asyncio.AbstractEventLoop | None = None
 
     @staticmethod
     def _key(product_id: uuid.UUID) -> str:
         return f"backroom:product:{product_id}"
 
-    async def get(self, product_id: uuid.UUID) -> CachedProduct | None:
+    def _batcher(self) -> DataLoader[str, bytes | None]:
+        loop = asyncio.get_running_loop()
+        if self._loader is None or self._loader_loop is not loop:
+            self._loader = DataLoader(self._mget, max_batch_size=200, cache=False, loop=loop)
+            self._loader_loop = loop
+        return self._loader
+
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
         try:
-            raw = await self._redis.get(self._key(product_id))
+            values = await self._redis.mget(keys)
         except Exception:
             self._warn()
-            return None
+            return [None] * len(keys)
+        return [v.encode() if isinstance(v, str) else v for v in values]
+
+    async def get(self, product_id: uuid.UUID) -> CachedProduct | None:
+        raw = await self._batcher().load(self._key(product_id))
         if not raw:
             return None
-        return CachedProduct.unpack(raw if isinstance(raw, bytes) else raw.encode())
+        return CachedProduct.unpack(raw)
 
     async def offer(self, product_id: uuid.UUID, entry: CachedProduct) -> None:
         try:

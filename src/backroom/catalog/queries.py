@@ -23,16 +23,12 @@ from backroom.catalog.documents import (
     http_date,
     product_document,
 )
+from backroom.catalog.loader import product_row
 from backroom.catalog.models import Category, Product, ProductSlugRedirect
 from backroom.db import Prepared
 from backroom.errors import Unprocessable
 from backroom.http import etag_of
 
-_BY_ID = Prepared(
-    select(*PRODUCT_COLUMNS).where(
-        Product.id == bindparam("product_id"), Product.deleted_at.is_(None)
-    )
-)
 _BY_SLUG = Prepared(
     select(*PRODUCT_COLUMNS).where(Product.slug == bindparam("slug"), Product.deleted_at.is_(None))
 )
@@ -91,7 +87,7 @@ async def fresh(
     *, engine: AsyncEngine, cache: ProductCache, product_id: uuid.UUID, currency: str
 ) -> CachedProduct | None:
     """The product as committed, read past the cache, then offered to it."""
-    row = await _BY_ID.one(engine, {"product_id": product_id})
+    row = await product_row(engine, product_id)
     if row is None:
         return None
     entry = entry_of(row, currency)

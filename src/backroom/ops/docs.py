@@ -40,5 +40,5 @@ async def docs_init() -> Response:
 
 
 def install(app: FastAPI) -> None:
-    app.include_router(router)
+    app.router.routes.extend(router.routes)  # flat, like the API's (see main._include_api)
     app.mount("/docs/assets", StaticFiles(directory=Path(swagger_ui_path)), name="docs-assets")
