@@ -12,6 +12,7 @@ from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 
 from backroom.config import Settings
+from backroom.db import Prepared
 from backroom.main import create_app
 from tests.catalog.helpers import PRODUCTS, product_payload
 from tests.factories import Actors
@@ -34,7 +35,15 @@ async def _check(settings: Settings) -> None:
             ).status_code == 204
             missing = str(uuid.uuid4())
             asked = [*ids, *ids, gone, missing] * 3
-            answers = await asyncio.gather(*(http.get(f"{PRODUCTS}/{pid}") for pid in asked))
+            statements: list[str] = []
+            Prepared.observer = statements.append
+            try:
+                answers = await asyncio.gather(*(http.get(f"{PRODUCTS}/{pid}") for pid in asked))
+            finally:
+                Prepared.observer = None
+            if not settings.is_sqlite and not settings.cache_enabled:
+                # Coalesced for real: far fewer queries than reads.
+                assert 0 < len(statements) <= len(asked) // 4, len(statements)
             for pid, answer in zip(asked, answers, strict=True):
                 if pid in (gone, missing):
                     assert answer.status_code == 404, pid
