@@ -54,7 +54,7 @@ def serve(
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
 ) -> None:
     """Apply migrations, then serve HTTP (N > 1: gunicorn with N uvicorn workers)."""
-    from backroom.server import run
+    from backroom.server import exec_server
 
     settings = _settings()
     if migrate_first:
@@ -64,7 +64,7 @@ def serve(
     os.environ["BACKROOM_WORKERS"] = str(workers)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="backroom-metrics-")
-    run(
+    exec_server(
         host=host,
         port=port,
         workers=workers,

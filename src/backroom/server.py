@@ -8,7 +8,10 @@ X-Forwarded-* handling is off: ``proxies.py`` decides whom to believe.
 
 from __future__ import annotations
 
+import argparse
+import os
 import signal
+import sys
 from types import FrameType
 from typing import Any
 
@@ -30,6 +33,34 @@ def _uvicorn_options(log_level: str, shutdown_timeout: int) -> dict[str, Any]:
         "server_header": False,
         "timeout_graceful_shutdown": shutdown_timeout,
     }
+
+
+def exec_server(
+    *, host: str, port: int, workers: int, log_level: str, shutdown_timeout: int
+) -> None:
+    """Replace this process (same pid, same signals) with a fresh interpreter that
+    only serves. The CLI, Alembic and the migration run stay behind: workers fork
+    from a small server process instead of inheriting them (about 30 MB each)."""
+    args = [
+        sys.executable, "-m", "backroom.server", "--host", host, "--port", str(port),
+        "--workers", str(workers), "--log-level", log_level,
+        "--shutdown-timeout", str(shutdown_timeout),
+    ]  # fmt: skip
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m backroom.server")
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--log-level", required=True)
+    parser.add_argument("--shutdown-timeout", type=int, required=True)
+    a = parser.parse_args()
+    run(host=a.host, port=a.port, workers=a.workers, log_level=a.log_level,
+        shutdown_timeout=a.shutdown_timeout)  # fmt: skip
 
 
 def run(*, host: str, port: int, workers: int, log_level: str, shutdown_timeout: int) -> None:
@@ -103,3 +134,7 @@ try:
         }
 except ImportError:  # pragma: no cover - gunicorn is a hard dependency
     pass
+
+
+if __name__ == "__main__":
+    main()

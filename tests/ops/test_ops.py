@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from backroom.main import create_app
+from backroom.migrations_support import alembic_head, head_revision
 from tests.test_http_conventions import assert_problem
 
 
@@ -49,6 +50,11 @@ async def test_unreachable_dependency_is_503_fast(make_settings, broken) -> None
                 )
                 assert_problem(login, 503)
                 assert "retry-after" in login.headers
+
+
+def test_the_recorded_head_is_alembics_head() -> None:
+    # /readyz compares the database with HEAD_REVISION: a new migration must move it.
+    assert head_revision() == alembic_head() is not None
 
 
 async def test_readyz_reports_pending_migrations(app, client: AsyncClient) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from cachetools import TTLCache
 from redis.asyncio import Redis
-from strawberry.dataloader import DataLoader
+from aiodataloader import DataLoader
 
 log = logging.getLogger("backroom.cache")
 
@@ -117,7 +117,7 @@ return 1
 
 class RedisCache:
     """Reads are batched: the GETs of every request that asks within the same turn
-    of the event loop go to Redis as one MGET (strawberry's DataLoader, without its
+    of the event loop go to Redis as one MGET (aiodataloader's DataLoader, without its
     memo). Under load that is one round trip, and one socket write, for dozens of
     requests instead of one each; alone, a read waits one loop turn."""
 

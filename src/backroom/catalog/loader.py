@@ -1,6 +1,6 @@
 """Product reads by id, coalesced: on PostgreSQL, the by-id reads of every request
 that asks within the same turn of the event loop run as one
-``WHERE id = ANY($1)`` query (strawberry's DataLoader, without its memo).
+``WHERE id = ANY($1)`` query (aiodataloader's DataLoader, without its memo).
 
 Under load that is one round trip and one statement for dozens of requests; a
 read alone waits one loop turn. Each read still sees what had committed before
@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import Uuid
-from strawberry.dataloader import DataLoader
+from aiodataloader import DataLoader
 
 from backroom.catalog.documents import PRODUCT_COLUMNS
 from backroom.catalog.models import Product

@@ -6,9 +6,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from backroom.auth.deps import Viewer
-from backroom.graphql import context, transport
-from backroom.graphql.schema import schema
-from backroom.graphql.transport import GRAPHQL_RESPONSE, GraphQLRequest, GraphQLResponse
+from backroom.graphql.schemas import GRAPHQL_RESPONSE, GraphQLRequest, GraphQLResponse, negotiate
 from backroom.openapi import problems
 from backroom.routing import make_router
 
@@ -36,6 +34,11 @@ _RESPONSES = {
 @router.post("", response_model=GraphQLResponse, responses=_RESPONSES)
 async def graphql(body: GraphQLRequest, request: Request, viewer: Viewer) -> Response:
     """Run a read-only GraphQL query (products, categories, your orders); see docs/graphql.md."""
-    media = transport.negotiate(request.headers.get("accept"))
+    # Imported here, not at the top: strawberry and graphql-core cost each web worker
+    # about 9 MB, for an endpoint many deployments never call (loaded once, then cached).
+    from backroom.graphql import context, transport
+    from backroom.graphql.schema import schema
+
+    media = negotiate(request.headers.get("accept"))
     result = await transport.execute(schema, body, context.build(request.app.state.ctx, viewer))
     return transport.render(result, media)
