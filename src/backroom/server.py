@@ -48,7 +48,7 @@ def exec_server(
     ]  # fmt: skip
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, args)
+    os.execv(sys.executable, args)  # noqa: S606 - our own interpreter, fixed args  # nosec B606
 
 
 def main() -> None:

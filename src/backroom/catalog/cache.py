@@ -21,9 +21,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+from aiodataloader import DataLoader
 from cachetools import TTLCache
 from redis.asyncio import Redis
-from aiodataloader import DataLoader
 
 log = logging.getLogger("backroom.cache")
 

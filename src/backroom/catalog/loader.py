@@ -16,12 +16,12 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+from aiodataloader import DataLoader
 from sqlalchemy import any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import Uuid
-from aiodataloader import DataLoader
 
 from backroom.catalog.documents import PRODUCT_COLUMNS
 from backroom.catalog.models import Product
