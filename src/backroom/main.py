@@ -158,13 +158,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     admin.install(app)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origin_list,
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=_EXPOSED_HEADERS,
-    )
+    if settings.cors_origin_list:  # with none allowed it would only add "Vary: Origin"
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=_EXPOSED_HEADERS,
+        )
     app.add_middleware(ConventionsMiddleware, settings=settings)
     return app
 
