@@ -1,11 +1,11 @@
-"""Product reads by id, coalesced: on PostgreSQL, the by-id reads of every request
+"""Product reads by id, coalesced: the by-id reads of every request
 that asks within the same turn of the event loop run as one
 ``WHERE id = ANY($1)`` query (aiodataloader's DataLoader, without its memo).
 
-Under load that is one round trip and one statement for dozens of requests; a
-read alone waits one loop turn. Each read still sees what had committed before
-its request arrived: the query runs after every request in the batch came in.
-SQLite keeps one query per read (no arrays, and no network to save).
+Under load that is one round trip and one statement for dozens of requests (on
+SQLite, one hop to aiosqlite's thread and an ``IN`` list); a read alone waits one
+loop turn. Each read still sees what had committed before its request arrived:
+the query runs after every request in the batch came in.
 """
 
 from __future__ import annotations
@@ -29,14 +29,15 @@ from backroom.db import Prepared
 
 Row = Mapping[Any, Any]
 
-_BY_ID = Prepared(
-    select(*PRODUCT_COLUMNS).where(
-        Product.id == bindparam("product_id"), Product.deleted_at.is_(None)
-    )
-)
 _BY_IDS = Prepared(
     select(*PRODUCT_COLUMNS).where(
         Product.id == any_(bindparam("ids", type_=ARRAY(Uuid()))), Product.deleted_at.is_(None)
+    )
+)
+# SQLite has no arrays: an IN list, expanded per batch by SQLAlchemy.
+_BY_IDS_SQLITE = Prepared(
+    select(*PRODUCT_COLUMNS).where(
+        Product.id.in_(bindparam("ids", expanding=True)), Product.deleted_at.is_(None)
     )
 )
 
@@ -53,7 +54,8 @@ def _loader(engine: AsyncEngine) -> DataLoader[uuid.UUID, Row | None]:
     if held is None or held[0] is not loop:
 
         async def load(ids: list[uuid.UUID]) -> list[Row | None]:
-            rows = await _BY_IDS.all(engine, {"ids": list(set(ids))})
+            statement = _BY_IDS if engine.dialect.name == "postgresql" else _BY_IDS_SQLITE
+            rows = await statement.all(engine, {"ids": list(set(ids))})
             found = {row["id"]: row for row in rows}
             return [found.get(i) for i in ids]
 
@@ -64,6 +66,4 @@ def _loader(engine: AsyncEngine) -> DataLoader[uuid.UUID, Row | None]:
 
 async def product_row(engine: AsyncEngine, product_id: uuid.UUID) -> Row | None:
     """The live (not deleted) product's row, or None."""
-    if engine.dialect.name != "postgresql":
-        return await _BY_ID.one(engine, {"product_id": product_id})
     return await _loader(engine).load(product_id)
