@@ -9,6 +9,9 @@ from httpx import ASGITransport, AsyncClient
 
 from backroom.main import create_app
 from backroom.migrations_support import alembic_head, head_revision
+from tests.catalog.helpers import product_payload
+from tests.factories import Actors
+from tests.orders.test_place import ADDRESS
 from tests.test_http_conventions import assert_problem
 
 
@@ -113,3 +116,30 @@ async def test_metrics_report_the_job_queue_depth(app: FastAPI, client: AsyncCli
         await session.commit()
     text = (await client.get("/metrics")).text
     assert "backroom_job_queue_depth 3.0" in text
+
+
+async def test_the_app_starts_and_serves_with_redis_down(make_settings) -> None:  # type: ignore[no-untyped-def]
+    # Redis refuses connections from the start: the cache is bypassed, limits and
+    # events degrade (docs/deployment.md), and reads, writes and orders still work.
+    settings = make_settings(redis_url="redis://127.0.0.1:1/0", rate_limit="on")
+    app = create_app(settings)
+    transport = ASGITransport(app=app)
+    async with LifespanManager(app), AsyncClient(transport=transport, base_url="http://t") as http:
+        staff = await Actors(app, http).staff()
+        customer = await Actors(app, http).customer()
+        made = await http.post(
+            "/api/v1/products", headers=staff.headers, json=product_payload(stock=5)
+        )
+        assert made.status_code == 201, made.text
+        url = f"/api/v1/products/{made.json()['id']}"
+        for _ in range(3):  # misses the cache every time, and is still served
+            assert (await http.get(url)).json()["stock"] == 5
+        assert (await http.get("/api/v1/products")).status_code == 200
+        order = await http.post(
+            "/api/v1/orders", headers=customer.headers,
+            json={"items": [{"product_id": made.json()["id"], "quantity": 2}],
+                  "shipping_address": ADDRESS},
+        )  # fmt: skip
+        assert order.status_code == 201, order.text
+        assert (await http.get(url)).json()["stock"] == 3
+        assert_problem(await http.get("/readyz"), 503)  # and says so to the balancer
