@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint security format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports bench bench-sqlite bench-webhooks bench-sse
+.PHONY: help run test test-cluster lint security format check clean bench-users-me bench-checkout bench-import bench-export bench-seed bench-reports bench bench-sqlite bench-webhooks bench-sse
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,9 @@ run: $(VENV)/.installed ## Install, migrate, create the first admin (printed onc
 
 test: $(VENV)/.dev-installed ## Run the whole test suite (SQLite; plus PostgreSQL/Redis when BACKROOM_TEST_* are set)
 	$(BIN)/pytest
+
+test-cluster: $(VENV)/.dev-installed ## Scale-out and fault tests: private PostgreSQL + Redis, 2 instances, a worker, nginx (tests/cluster)
+	$(BIN)/pytest -m cluster tests/cluster
 
 lint: $(VENV)/.dev-installed ## Format check, lint, and mypy strict
 	$(BIN)/ruff format --check src tests bench tools
