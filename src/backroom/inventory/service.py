@@ -58,6 +58,40 @@ async def apply(
     if delta == 0:
         raise Unprocessable.field("delta", "must not be zero")
     now = now or utcnow()
+    changed = await change(session, product_id, delta, now)
+    if changed is None:
+        exists = await session.scalar(
+            select(Product.id).where(Product.id == product_id, Product.deleted_at.is_(None))
+        )
+        if exists is None:
+            raise NotFound("No such product.")
+        raise InsufficientStock(
+            f"Stock cannot go below zero or above {MAX_STOCK:,}.",
+            extra={"product_ids": [str(product_id)]},
+        )
+    movement = moved(
+        session, changed, reason=reason, note=note, actor_id=actor_id, now=now,
+        low_stock_threshold=low_stock_threshold,
+    )  # fmt: skip
+    await session.flush()
+    return Applied(movement, changed.version)
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    product_id: uuid.UUID
+    delta: int
+    stock: int
+    version: int
+    sku: str
+
+
+async def change(
+    session: AsyncSession, product_id: uuid.UUID, delta: int, now: datetime
+) -> Changed | None:
+    """The conditional stock UPDATE alone (one statement; its movement still has to
+    be written with ``moved``); None when the product is gone or the stock would
+    leave 0..MAX_STOCK."""
     result = await session.execute(
         update(Product)
         .where(
@@ -71,33 +105,27 @@ async def apply(
         .execution_options(synchronize_session=False)
     )
     row = result.one_or_none()
-    if row is None:
-        exists = await session.scalar(
-            select(Product.id).where(Product.id == product_id, Product.deleted_at.is_(None))
-        )
-        if exists is None:
-            raise NotFound("No such product.")
-        raise InsufficientStock(
-            f"Stock cannot go below zero or above {MAX_STOCK:,}.",
-            extra={"product_ids": [str(product_id)]},
-        )
+    return None if row is None else Changed(product_id, delta, row.stock, row.version, row.sku)
+
+
+def moved(
+    session: AsyncSession, changed: Changed, *, reason: Reason, note: str | None,
+    actor_id: uuid.UUID | None, now: datetime, low_stock_threshold: int | None,
+) -> StockMovement:  # fmt: skip
+    """Add the ledger movement of a ``change`` to the session (written at its next
+    flush), and record ``stock.low`` if the change crossed the threshold."""
     movement = StockMovement(
-        product_id=product_id,
-        delta=delta,
-        reason=reason.value,
-        note=note,
-        stock_after=row.stock,
-        actor_id=actor_id,
-        created_at=now,
-    )
+        product_id=changed.product_id, delta=changed.delta, reason=reason.value, note=note,
+        stock_after=changed.stock, actor_id=actor_id, created_at=now,
+    )  # fmt: skip
     session.add(movement)
-    await session.flush()
-    if low_stock_threshold is not None and row.stock <= low_stock_threshold < row.stock - delta:
+    stock, before = changed.stock, changed.stock - changed.delta
+    if low_stock_threshold is not None and stock <= low_stock_threshold < before:
         outbox.record(session, EventType.STOCK_LOW, {
-            "product_id": product_id, "sku": row.sku, "stock": row.stock,
+            "product_id": changed.product_id, "sku": changed.sku, "stock": stock,
             "threshold": low_stock_threshold, "reason": reason.value,
         })  # fmt: skip
-    return Applied(movement, row.version)
+    return movement
 
 
 async def record(
