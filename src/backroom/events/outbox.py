@@ -149,10 +149,24 @@ class Notifier:
         return lambda: self._listeners.remove(listener)
 
 
+async def write_now(session: AsyncSession) -> None:
+    """Insert the events recorded so far in this transaction now, rather than at
+    commit (one statement). Their ids are still given at commit, so this changes
+    no ordering; it lets a use case send the insert before it takes a hot lock
+    (checkout). Events recorded later are written at commit as usual. A no-op
+    inside a savepoint, whose events must wait for it to be released."""
+    if not session.sync_session.in_nested_transaction():
+        await session.run_sync(_insert_pending)
+
+
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint being released; the events wait for the real commit
+    _insert_pending(session)
+
+
+def _insert_pending(session: Session) -> None:
     pending: list[_Pending] | None = session.info.pop(_PENDING, None)
     if not pending:
         return

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Integer, String, Uuid, bindparam, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.catalog.models import Product
-from backroom.db import begin_write, utcnow
+from backroom.db import UTCDateTime, begin_write, new_id, utcnow
 from backroom.errors import Conflict, NotFound, Unprocessable
 from backroom.events import outbox
 from backroom.events.types import EventType
@@ -119,13 +119,68 @@ def moved(
         stock_after=changed.stock, actor_id=actor_id, created_at=now,
     )  # fmt: skip
     session.add(movement)
+    _low_stock(session, changed, reason, low_stock_threshold)
+    return movement
+
+
+def _low_stock(
+    session: AsyncSession, changed: Changed, reason: Reason, threshold: int | None
+) -> None:
     stock, before = changed.stock, changed.stock - changed.delta
-    if low_stock_threshold is not None and stock <= low_stock_threshold < before:
+    if threshold is not None and stock <= threshold < before:
         outbox.record(session, EventType.STOCK_LOW, {
             "product_id": changed.product_id, "sku": changed.sku, "stock": stock,
-            "threshold": low_stock_threshold, "reason": reason.value,
+            "threshold": threshold, "reason": reason.value,
         })  # fmt: skip
-    return movement
+
+
+# PostgreSQL: the conditional UPDATE and its ledger movement in one statement, so
+# a checkout holds a hot product's row lock for one round trip less.
+_TAKE = text("""
+    WITH changed AS (
+        UPDATE product SET stock = stock - :quantity, version = version + 1, updated_at = :now
+        WHERE id = :product_id AND deleted_at IS NULL AND stock >= :quantity
+        RETURNING id, stock, version, sku
+    ), moved AS (
+        INSERT INTO stock_movement
+            (id, product_id, delta, reason, note, stock_after, actor_id, created_at)
+        SELECT :movement_id, id, -CAST(:quantity AS integer), :reason, :note, stock,
+               CAST(:actor_id AS uuid), :now
+        FROM changed
+    )
+    SELECT stock, version, sku FROM changed
+""").bindparams(
+    bindparam("product_id", type_=Uuid), bindparam("movement_id", type_=Uuid),
+    bindparam("actor_id", type_=Uuid), bindparam("now", type_=UTCDateTime),
+    bindparam("quantity", type_=Integer), bindparam("reason", type_=String),
+    bindparam("note", type_=String),
+)  # fmt: skip
+
+
+async def take(
+    session: AsyncSession, product_id: uuid.UUID, quantity: int, *, reason: Reason,
+    note: str | None, actor_id: uuid.UUID | None, now: datetime, low_stock_threshold: int,
+) -> Changed | None:  # fmt: skip
+    """Take ``quantity`` from stock and write its movement (on SQLite, at the next
+    flush), recording ``stock.low`` on the crossing; None, changing nothing, when
+    the product is gone or short."""
+    if session.get_bind().dialect.name != "postgresql":
+        changed = await change(session, product_id, -quantity, now)
+        if changed is not None:
+            moved(
+                session, changed, reason=reason, note=note, actor_id=actor_id, now=now,
+                low_stock_threshold=low_stock_threshold,
+            )  # fmt: skip
+        return changed
+    row = (await session.execute(_TAKE, {
+        "product_id": product_id, "movement_id": new_id(), "actor_id": actor_id, "now": now,
+        "quantity": quantity, "reason": reason.value, "note": note,
+    })).one_or_none()  # fmt: skip
+    if row is None:
+        return None
+    changed = Changed(product_id, -quantity, row.stock, row.version, row.sku)
+    _low_stock(session, changed, reason, low_stock_threshold)
+    return changed
 
 
 async def record(

@@ -64,9 +64,9 @@ async def place(
     records ``order.created`` (and ``stock.low`` for lines that crossed it). Commits.
 
     Nine round trips for one line (``tests/orders/test_statements.py``): the
-    products read, the order, its lines and its history inserted, then the stock
-    taken last (one conditional UPDATE per line), so a hot product's row lock is
-    held only for its ledger and event inserts and the COMMIT."""
+    products read; the order, its lines, its history and its event inserted;
+    then the stock taken last (one conditional UPDATE per line), so a hot
+    product's row lock is held only for the ledger insert and the COMMIT."""
     await begin_write(session)
     cart = None
     if data.items is None:  # the cart matters only when ordering from it
@@ -83,10 +83,11 @@ async def place(
     session.add(order)
     session.add_all(rows)
     session.add(OrderEvent(order_id=order.id, to_status=order.status, actor_id=customer_id))
-    await session.flush()  # before any stock row is locked
-    versions = await _take_stock(session, order, lines, customer_id, order.created_at, settings)
     document = OrderRead.of(order, rows)
     outbox.record(session, EventType.ORDER_CREATED, document.model_dump())
+    await session.flush()  # all of it before any stock row is locked
+    await outbox.write_now(session)
+    versions = await _take_stock(session, order, lines, customer_id, order.created_at, settings)
     if cart is not None:
         await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
         cart.coupon_id = None
@@ -197,30 +198,26 @@ async def _take_stock(
     session: AsyncSession, order: Order, lines: list[tuple[Product, int]],
     actor_id: uuid.UUID, now: datetime, settings: Settings,
 ) -> dict[uuid.UUID, int]:  # fmt: skip
-    """Take every line's stock, or raise 409 naming every product that is short.
-
-    A line that is short changes nothing (its UPDATE matched no row), so no
-    savepoint is needed to find them all; the ledger movements are written with
-    the commit's flush."""
+    """Take every line's stock with its ledger movement, or raise 409 naming every
+    product that is short. A short line changes nothing (its UPDATE matched no
+    row), so no savepoint is needed to find them all; the rollback undoes the rest."""
     short: list[str] = []
-    taken: list[inventory.Changed] = []
+    versions: dict[uuid.UUID, int] = {}
     # Rows are locked in product-id order, the same in every checkout and cancel, so
     # two orders holding the same products in different orders can't deadlock.
     for product, quantity in sorted(lines, key=lambda line: line[0].id):
-        changed = await inventory.change(session, product.id, -quantity, now)
+        changed = await inventory.take(
+            session, product.id, quantity, reason=Reason.ORDER, note=f"order {order.number}",
+            actor_id=actor_id, now=now, low_stock_threshold=settings.low_stock_threshold,
+        )  # fmt: skip
         if changed is None:
             short.append(str(product.id))
         else:
-            taken.append(changed)
+            versions[product.id] = changed.version
     if short:
         await session.rollback()
         raise OutOfStock("Not enough stock for some products.", extra={"product_ids": short})
-    for changed in taken:
-        inventory.moved(
-            session, changed, reason=Reason.ORDER, note=f"order {order.number}",
-            actor_id=actor_id, now=now, low_stock_threshold=settings.low_stock_threshold,
-        )  # fmt: skip
-    return {changed.product_id: changed.version for changed in taken}
+    return versions
 
 
 async def get(
