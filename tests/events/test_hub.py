@@ -94,6 +94,10 @@ async def test_subscribers_behind_the_window_page_through_the_log_then_join_it(
     monkeypatch.setattr(hub, "WINDOW_EVENTS", 5)
     streams: hub.StreamHub = app.state.ctx.streams
     listening = streams.open()  # the tail reader follows the log while someone listens
+    for _ in range(500):  # it starts at the end of the log: let it start first
+        if streams._fresh:
+            break
+        await asyncio.sleep(0.01)
     await _record(app, 20)
     await _caught_up(streams, app, listening)
     log = [(int(e["id"]), e["type"]) for e in await events(app)]

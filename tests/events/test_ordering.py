@@ -5,8 +5,9 @@ writer that took id 10 can commit after one that took id 11, and a reader that
 already moved past 11 never sees 10. These tests make commits slow on purpose
 (a hook on the engine's commit sleeps between the insert and the COMMIT) and
 race writers against readers. The control test shows the skip really happens
-when events are inserted without the outbox's lock (PostgreSQL), so the other
-tests would catch a regression.
+when events take their id at insert (PostgreSQL), so the other tests would
+catch a regression. ``test_ordering_in_commit.py`` stalls writers *inside*
+COMMIT, after their ids were given, on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contextvars import ContextVar
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
@@ -78,7 +79,7 @@ async def _committed(app: FastAPI) -> list[int]:
 
 async def _write(app: FastAPI, n: int, *, delay: float = 0.0, locked: bool = True) -> None:
     """One transaction with ``n`` events, through the outbox or (``locked=False``)
-    inserted directly, as naive code would."""
+    inserted directly with an id from the sequence, as naive code would."""
     DELAY.set(delay)
     async with app.state.ctx.sessionmaker() as session:
         await begin_write(session)
@@ -87,6 +88,8 @@ async def _write(app: FastAPI, n: int, *, delay: float = 0.0, locked: bool = Tru
                 outbox.record(session, EventType.PRODUCT_UPDATED, {"i": i})
             else:
                 values = {"type": "product.updated", "data": {"i": i}, "created_at": utcnow()}
+                if not app.state.ctx.settings.is_sqlite:  # a real id now, not at commit
+                    values["id"] = func.nextval("event_id_seq")
                 await session.execute(insert(Event).values(values))
         await session.commit()
 

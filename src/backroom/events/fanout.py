@@ -1,7 +1,8 @@
-"""Wake-ups across processes: "events committed up to id N", over Redis pub/sub.
+"""Wake-ups across processes: "events committed", over Redis pub/sub.
 
 Every process that commits events (web instances, ``backroom worker``) publishes
-the newest id after each such commit; every web instance listens and wakes its
+a message after such commits (no id: on PostgreSQL a writer never learns its
+event ids, they are given inside COMMIT); every web instance listens and wakes its
 stream readers. A message is only a hint to look at the log now: pub/sub
 delivers at most once and keeps nothing for a listener that is reconnecting,
 so readers also poll the log (``BACKROOM_EVENTS_POLL_SECONDS``) and a lost
@@ -34,28 +35,31 @@ def channel(redis: Redis) -> str:
 
 
 class Publisher:
-    """A ``Notifier`` listener that publishes the newest committed id.
+    """A ``Notifier`` listener that publishes "events committed".
 
-    It is called inside the commit, so it only records the id and makes sure one
-    task is sending; ids committed meanwhile merge into the next message."""
+    It is called inside the commit, so it only notes that a message is due and
+    makes sure one task is sending; commits made meanwhile merge into the next
+    message."""
+
+    MESSAGE = "committed"
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._channel = channel(redis)
-        self._pending = 0
+        self._pending = False
         self._task: asyncio.Task[None] | None = None
         self._failing = False
 
-    def committed(self, last_id: int) -> None:
-        self._pending = max(self._pending, last_id)
+    def committed(self, _last_id: int | None = None) -> None:
+        self._pending = True
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._send())
 
     async def _send(self) -> None:
         while self._pending:
-            last, self._pending = self._pending, 0
+            self._pending = False
             try:
-                await self._redis.publish(self._channel, str(last))
+                await self._redis.publish(self._channel, self.MESSAGE)
                 self._failing = False
             except Exception:
                 # Readers elsewhere find the events with their next poll of the log.
@@ -73,7 +77,8 @@ class Publisher:
 async def listen(
     redis: Redis, wake: Callable[[int | None], None], stopped: Callable[[], bool]
 ) -> None:
-    """Call ``wake(last_id)`` for each message, until ``stopped()``. Reconnects with a
+    """Call ``wake(None)`` for each message (``wake(n)`` for a message that names
+    an id ``n``), until ``stopped()``. Reconnects with a
     backoff; after each (re)subscription it wakes once with ``None``, since
     messages published while it wasn't subscribed are gone.
 
@@ -104,4 +109,4 @@ def _id_of(data: object) -> int | None:
     try:
         return int(data) if isinstance(data, (bytes, str)) else None
     except ValueError:
-        return None  # not ours: just look at the log
+        return None  # no id (what Publisher sends): just look at the log

@@ -13,10 +13,11 @@ from backroom.db import Base, UTCDateTime, utcnow
 class Event(Base):
     """One thing that happened, committed in the same transaction as the change.
 
-    ``id`` is the public, monotonic position in the log: it is assigned while the
-    writer holds the outbox lock, and the lock is held until the writer commits,
-    so events become visible in id order (see ``backroom.events.outbox``). Ids
-    are never reused (SQLite AUTOINCREMENT, a PostgreSQL identity), though a
+    ``id`` is the public, monotonic position in the log. On PostgreSQL the row is
+    inserted with a negative placeholder and gets its id inside COMMIT, under the
+    outbox lock (migration 0011); on SQLite at insert, by the only writer. Either
+    way events become visible in id order (see ``backroom.events.outbox``). Ids
+    are never reused (SQLite AUTOINCREMENT, a PostgreSQL sequence), though a
     rolled-back writer leaves a gap.
     """
 

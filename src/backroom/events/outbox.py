@@ -3,25 +3,27 @@ become visible to readers strictly in id order.
 
 Use cases call ``record(session, type, data)`` anywhere inside their transaction;
 nothing is written then. Just before the session commits, a ``before_commit``
-hook flushes every other pending change, takes the outbox lock, inserts the
-events (their ids come from the table's sequence) and lets the commit proceed.
+hook inserts the waiting events in one statement and lets the commit proceed.
 So an event exists exactly when its change committed: a rollback (a checkout
 that fails with 409, a savepoint rolled back) discards it, and a process that
 dies after the commit has already made it durable.
 
-**Why a lock.** On PostgreSQL a sequence value is handed out at insert, not at
-commit: writer A could take id 10, writer B id 11, and B commit first. A reader
-asking for "id > 9" would then see 11, remember it, and never see 10. The hook
-therefore takes a transaction-scoped advisory lock (``pg_advisory_xact_lock``)
-before inserting; it is released only when the transaction ends, after its
-commit is visible. Ids are thus handed out in commit order, and the invariant
-readers rely on holds: *once id N is visible, every id below N is visible or
-was rolled back for good*. The lock is held only for the insert and the commit
-(other changes are flushed before it is taken), so it serialises commits of
-event-writing transactions, nothing more. SQLite already has one writer at a
-time (the write lock is held from the first write to the commit), so ids are
-in commit order there without an extra lock. ``tests/events/test_ordering.py``
-races writers against a reader to prove it.
+**Why ids are given at commit.** On PostgreSQL a sequence value is handed out
+when it is asked for, not at commit: writer A could take id 10, writer B id 11,
+and B commit first. A reader asking for "id > 9" would then see 11, remember
+it, and never see 10. So the row is inserted with a negative placeholder id
+(the column's default, migration 0011), and a deferred constraint trigger gives
+it its real id *inside* ``COMMIT``, after taking a transaction-scoped advisory
+lock (``LOCK_KEY``) that is released only once the commit is visible. Ids are
+thus handed out in commit order, and the invariant readers rely on holds: *once
+id N is visible, every id below N is visible or was rolled back for good*. The
+lock serialises only the commits themselves, not the transactions' work nor
+their round trips; a lock holder has no statement left to wait on, so it can't
+deadlock. The writer no longer learns its ids (they don't exist until the
+commit); nothing needs them. SQLite already has one writer at a time (the write
+lock is held from the first write to the commit), so ids taken at insert are
+in commit order there. ``tests/events/test_ordering.py`` races writers against
+readers, stalling a writer inside its ``COMMIT``, to prove it.
 
 Readers page with ``read_after(last_seen_id)``; ``Notifier`` wakes readers in
 the same process as soon as something committed (the log stays the truth).
@@ -36,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -121,60 +123,69 @@ class Notifier:
     """Tells this process's readers that events committed, so they needn't poll hard.
 
     A hint only: a reader still reads the log from its last id, so a missed or
-    merged notification loses nothing."""
+    merged notification loses nothing. It carries no id: on PostgreSQL the ids
+    are given inside ``COMMIT``, so the writer never learns them."""
 
     def __init__(self) -> None:
-        self.last_id = 0
         self._changed = asyncio.Event()
-        self._listeners: list[Callable[[int], None]] = []
+        self._listeners: list[Callable[[int | None], None]] = []
 
-    def committed(self, last_id: int) -> None:
-        self.last_id = max(self.last_id, last_id)
+    def committed(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
         for listener in list(self._listeners):
-            listener(self.last_id)
+            listener(None)
 
     async def wait(self) -> None:
         """Return when events next commit in this process (bound it with a timeout:
         commits in other processes don't wake it)."""
         await self._changed.wait()
 
-    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``listener(last_id)`` after each commit that wrote events; returns an
-        unsubscribe function. Listeners run inside the commit: keep them quick."""
+    def subscribe(self, listener: Callable[[int | None], None]) -> Callable[[], None]:
+        """Call ``listener(None)`` after each commit that wrote events (the argument
+        is the newest id where one is known; never, today); returns an unsubscribe
+        function. Listeners run inside the commit: keep them quick."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+
+async def write_now(session: AsyncSession) -> None:
+    """Insert the events recorded so far in this transaction now, rather than at
+    commit (one statement). Their ids are still given at commit, so this changes
+    no ordering; it lets a use case send the insert before it takes a hot lock
+    (checkout). Events recorded later are written at commit as usual. A no-op
+    inside a savepoint, whose events must wait for it to be released."""
+    if not session.sync_session.in_nested_transaction():
+        await session.run_sync(_insert_pending)
 
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint being released; the events wait for the real commit
+    _insert_pending(session)
+
+
+def _insert_pending(session: Session) -> None:
     pending: list[_Pending] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
-    # Everything else first, so that once the lock is held this transaction waits
-    # on nobody: no deadlock with a writer queued for the lock, and a short hold.
-    session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    last = 0
-    for item in pending:  # one by one: ids follow the order of recording
-        last = session.execute(
-            insert(Event)
-            .values(type=item.type, data=item.data, created_at=item.created_at)
-            .returning(Event.id)
-        ).scalar_one()
-    session.info[_WRITTEN] = last
+    # One statement; rows keep the order of recording, and so do their ids
+    # (PostgreSQL: the deferred trigger renumbers them in insertion order).
+    session.execute(
+        insert(Event).values(
+            [{"type": p.type, "data": p.data, "created_at": p.created_at} for p in pending]
+        )
+    )
+    session.info[_WRITTEN] = True
 
 
 @event.listens_for(Session, "after_commit")
 def _announce(session: Session) -> None:
-    last = session.info.pop(_WRITTEN, None)
+    written = session.info.pop(_WRITTEN, None)
     notifier = session.info.get(NOTIFIER)
-    if last is not None and isinstance(notifier, Notifier):
-        notifier.committed(last)
+    if written and isinstance(notifier, Notifier):
+        notifier.committed()
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -63,8 +63,7 @@ async def place_order(
         )
         for product_id, version in placed.stock_versions.items():  # stock moved: not stale
             await ctx.product_cache.offer(product_id, tombstone(version))
-        order = placed.order
-        return created(request, await _one(session, order), f"/api/v1/orders/{order.id}")
+        return created(request, placed.document, f"/api/v1/orders/{placed.order.id}")
 
     return await idempotency.run(
         request=request, sessionmaker=ctx.sessionmaker, user_id=user.id, handler=place

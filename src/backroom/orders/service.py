@@ -41,6 +41,8 @@ class Placed:
     order: Order
     # product id -> the version its stock change committed (for the product cache)
     stock_versions: dict[uuid.UUID, int]
+    # The order as the API shows it (also the event's data): no re-read needed.
+    document: OrderRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +61,16 @@ async def place(
     *, session: AsyncSession, customer_id: uuid.UUID, data: OrderCreate, settings: Settings
 ) -> Placed:
     """Place an order from explicit items or from the cart (which is then emptied);
-    records ``order.created`` (and ``stock.low`` for lines that crossed it). Commits."""
+    records ``order.created`` (and ``stock.low`` for lines that crossed it). Commits.
+
+    Nine round trips for one line (``tests/orders/test_statements.py``): the
+    products read; the order, its lines, its history and its event inserted;
+    then the stock taken last (one conditional UPDATE per line), so a hot
+    product's row lock is held only for the ledger insert and the COMMIT."""
     await begin_write(session)
-    cart = await session.scalar(select(Cart).where(Cart.user_id == customer_id))
+    cart = None
+    if data.items is None:  # the cart matters only when ordering from it
+        cart = await session.scalar(select(Cart).where(Cart.user_id == customer_id))
     wanted = await _wanted(session, data, cart)
     products = await _products(session, list(wanted))
     lines = [(products[pid], qty) for pid, qty in wanted.items()]
@@ -70,6 +79,27 @@ async def place(
         cart_coupon = await session.get(Coupon, cart.coupon_id)
         code = cart_coupon.code if cart_coupon and coupons.usable(cart_coupon) else None
     coupon = await _coupon(session, code, sum(p.price_cents * q for p, q in lines))
+    order, rows = _order(customer_id, data, lines, coupon, settings)
+    session.add(order)
+    session.add_all(rows)
+    session.add(OrderEvent(order_id=order.id, to_status=order.status, actor_id=customer_id))
+    document = OrderRead.of(order, rows)
+    outbox.record(session, EventType.ORDER_CREATED, document.model_dump())
+    await session.flush()  # all of it before any stock row is locked
+    await outbox.write_now(session)
+    versions = await _take_stock(session, order, lines, customer_id, order.created_at, settings)
+    if cart is not None:
+        await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
+        cart.coupon_id = None
+    await session.commit()
+    return Placed(order, versions, document)
+
+
+def _order(
+    customer_id: uuid.UUID, data: OrderCreate, lines: list[tuple[Product, int]],
+    coupon: Coupon | None, settings: Settings,
+) -> tuple[Order, list[OrderLine]]:  # fmt: skip
+    """The order and its lines, priced with the contract's formulas."""
     discount = (
         pricing.Discount(coupon.percent_off, coupon.amount_off_cents, coupon.min_subtotal_cents)
         if coupon else None
@@ -88,23 +118,15 @@ async def place(
         currency=settings.currency, coupon_id=coupon.id if coupon else None,
         coupon_code=coupon.code if coupon else None,
         shipping_address=data.shipping_address.model_dump(), created_at=now, updated_at=now,
+        paid_at=None,
     )  # fmt: skip
-    session.add(order)
-    await session.flush()
-    versions = await _take_stock(session, order, lines, customer_id, now, settings)
     rows = [
-        OrderLine(order_id=order.id, position=i, product_id=p.id, sku=p.sku, name=p.name,
-                  unit_price_cents=p.price_cents, quantity=q, line_total_cents=p.price_cents * q)
+        OrderLine(id=uuid.uuid4(), order_id=order.id, position=i, product_id=p.id, sku=p.sku,
+                  name=p.name, unit_price_cents=p.price_cents, quantity=q,
+                  line_total_cents=p.price_cents * q)
         for i, (p, q) in enumerate(lines)
     ]  # fmt: skip
-    session.add_all(rows)
-    session.add(OrderEvent(order_id=order.id, to_status=order.status, actor_id=customer_id))
-    outbox.record(session, EventType.ORDER_CREATED, OrderRead.of(order, rows).model_dump())
-    if data.items is None and cart is not None:
-        await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
-        cart.coupon_id = None
-    await session.commit()
-    return Placed(order, versions)
+    return order, rows
 
 
 async def _wanted(
@@ -176,22 +198,22 @@ async def _take_stock(
     session: AsyncSession, order: Order, lines: list[tuple[Product, int]],
     actor_id: uuid.UUID, now: datetime, settings: Settings,
 ) -> dict[uuid.UUID, int]:  # fmt: skip
-    """Take every line's stock, or raise 409 naming every product that is short."""
+    """Take every line's stock with its ledger movement, or raise 409 naming every
+    product that is short. A short line changes nothing (its UPDATE matched no
+    row), so no savepoint is needed to find them all; the rollback undoes the rest."""
     short: list[str] = []
     versions: dict[uuid.UUID, int] = {}
     # Rows are locked in product-id order, the same in every checkout and cancel, so
     # two orders holding the same products in different orders can't deadlock.
     for product, quantity in sorted(lines, key=lambda line: line[0].id):
-        try:
-            async with session.begin_nested():
-                applied = await inventory.apply(
-                    session=session, product_id=product.id, delta=-quantity, reason=Reason.ORDER,
-                    note=f"order {order.number}", actor_id=actor_id, now=now,
-                    low_stock_threshold=settings.low_stock_threshold,
-                )  # fmt: skip
-                versions[product.id] = applied.version
-        except (inventory.InsufficientStock, NotFound):
+        changed = await inventory.take(
+            session, product.id, quantity, reason=Reason.ORDER, note=f"order {order.number}",
+            actor_id=actor_id, now=now, low_stock_threshold=settings.low_stock_threshold,
+        )  # fmt: skip
+        if changed is None:
             short.append(str(product.id))
+        else:
+            versions[product.id] = changed.version
     if short:
         await session.rollback()
         raise OutOfStock("Not enough stock for some products.", extra={"product_ids": short})
