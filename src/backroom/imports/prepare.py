@@ -9,13 +9,13 @@ as it is (``COPY`` on PostgreSQL, ``executemany`` on SQLite).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import uuid_utils
+
 from backroom.catalog.service import derive_slug
-from backroom.db import new_id
 from backroom.imports.reader import Batch
 from backroom.imports.rows import RowError
 from backroom.inventory.models import Reason
@@ -32,33 +32,41 @@ SLUG = PRODUCT_COLUMNS.index("slug")
 
 @dataclass(frozen=True, slots=True)
 class Scope:
+    """What every row of a batch shares. Values go out as the driver takes them:
+    SQLite stores UUIDs as hex and timestamps as text (as SQLAlchemy does),
+    asyncpg takes them as they are. The shared ones are converted here, once a
+    batch, not once a row."""
+
     job_id: uuid.UUID
     actor_id: uuid.UUID | None
     categories: dict[str, uuid.UUID]
     now: datetime
     sqlite: bool
+    job: Any = field(init=False)
+    actor: Any = field(init=False)
+    stamp: Any = field(init=False)
+    note: str = field(init=False)
 
-    def encode(self, values: tuple[Any, ...], kinds: str) -> tuple[Any, ...]:
-        """Values as the driver takes them: SQLite stores UUIDs as hex and
-        timestamps as text (as SQLAlchemy does); asyncpg takes them as they are.
-        ``kinds`` marks each value: u(uid), t(imestamp), b(ool), other (as is)."""
-        if not self.sqlite:
-            return values
-        return tuple(_SQLITE[k](v) if v is not None and k in _SQLITE else v
-                     for v, k in zip(values, kinds, strict=True))  # fmt: skip
+    def __post_init__(self) -> None:
+        stamp = self.now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else None
+        object.__setattr__(self, "job", self.uid(self.job_id))
+        object.__setattr__(self, "actor", self.uid(self.actor_id))
+        object.__setattr__(self, "stamp", stamp or self.now)
+        object.__setattr__(self, "note", f"import {self.job_id}")
 
-    def movement(self, product_id: uuid.UUID, delta: int, after: int) -> tuple[Any, ...]:
-        values = (new_id(), product_id, delta, Reason.IMPORT.value,
-                  f"import {self.job_id}", after, self.actor_id, self.now)  # fmt: skip
-        return self.encode(values, "uu....ut")
+    def uid(self, value: Any) -> Any:
+        return value.hex if self.sqlite and value is not None else value
+
+    def movement(self, product_id: Any, delta: int, after: int) -> tuple[Any, ...]:
+        return (self.uid(_new_id()), self.uid(product_id), delta, _IMPORT, self.note, after,
+                self.actor, self.stamp)  # fmt: skip
 
 
-_SQLITE: dict[str, Callable[[Any], Any]] = {
-    "u": lambda value: value.hex,
-    "t": lambda value: value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-    "b": int,
-}
-_PRODUCT_KINDS = "u......ub..ttu"
+# uuid_utils' own UUIDv7 (time-ordered, as everywhere in the app), without the
+# conversion to the standard library's class that db.new_id pays for: both
+# drivers only read its ``bytes`` (asyncpg) or ``hex`` (SQLite).
+_new_id = uuid_utils.uuid7
+_IMPORT = Reason.IMPORT.value
 
 
 @dataclass(slots=True)
@@ -103,15 +111,14 @@ def _ready(row: int, sku: str, values: dict[str, Any], scope: Scope) -> Ready:
     )
     if missing is not None:
         return Ready(row, sku, values, None, None, missing)
-    # Time-ordered ids (UUIDv7, as everywhere in the app): each batch appends to
-    # the primary-key index instead of touching pages all over it.
-    product_id = new_id()
+    product_id = _new_id()
     stock = values.get("stock", 0)
-    product = scope.encode(
-        (product_id, sku, derive_slug(values["name"], sku), values["name"],
-         values.get("description", ""), values["price_cents"], stock, values.get("category_id"),
-         values.get("is_active", True), "{}", 1, scope.now, scope.now, scope.job_id),
-        _PRODUCT_KINDS,
+    active = values.get("is_active", True)
+    product = (
+        scope.uid(product_id), sku, derive_slug(values["name"], sku), values["name"],
+        values.get("description", ""), values["price_cents"], stock,
+        scope.uid(values.get("category_id")), int(active) if scope.sqlite else active, "{}", 1,
+        scope.stamp, scope.stamp, scope.job,
     )  # fmt: skip
     movement = scope.movement(product_id, stock, stock) if stock else None
     return Ready(row, sku, values, product, movement, None)
