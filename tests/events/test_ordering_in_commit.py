@@ -13,15 +13,18 @@ commits failing after their ids were given (gaps). SQLite has no such window
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import random
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 
+from backroom import migrations
 from backroom.db import begin_write, utcnow
 from backroom.events import outbox
 from backroom.events.models import Event
@@ -160,3 +163,14 @@ async def test_writers_stalling_in_commit_never_make_a_reader_skip(
     assert len(committed) > 100
     for view in views:
         assert view == committed
+
+
+def test_the_trigger_takes_the_outbox_lock() -> None:
+    # Migration 0011 spells the key out in its SQL; it must be the outbox's.
+    path = next(Path(migrations.__file__).parent.glob("versions/*_0011_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0011", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.LOCK_KEY == outbox.LOCK_KEY
+    assert f"pg_advisory_xact_lock({outbox.LOCK_KEY})" in path.read_text()

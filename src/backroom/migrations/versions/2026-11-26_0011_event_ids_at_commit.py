@@ -21,7 +21,9 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-# b"backroom" as a big-endian bigint: backroom.events.outbox.LOCK_KEY.
+# The advisory lock key below is b"backroom" as a big-endian bigint,
+# backroom.events.outbox.LOCK_KEY (a test checks the two agree). It is written
+# out in the SQL, not formatted in: migrations build no SQL from strings.
 LOCK_KEY = 7089056601590427501
 
 
@@ -30,12 +32,12 @@ def upgrade() -> None:
         return
     op.execute("CREATE SEQUENCE event_placeholder_id_seq AS bigint OWNED BY event.id")
     op.execute("ALTER TABLE event ALTER COLUMN id SET DEFAULT -nextval('event_placeholder_id_seq')")
-    op.execute(f"""
+    op.execute("""
         CREATE FUNCTION event_assign_id() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             -- Held until this transaction's commit is visible: the next writer's
             -- ids are drawn only after that, so ids become visible in order.
-            PERFORM pg_advisory_xact_lock({LOCK_KEY});
+            PERFORM pg_advisory_xact_lock(7089056601590427501);
             UPDATE event SET id = nextval('event_id_seq') WHERE id = NEW.id;
             RETURN NULL;
         END
