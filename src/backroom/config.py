@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     password_min_length: int = Field(default=12, ge=8, le=128)
     order_payment_timeout_seconds: int = Field(default=1800, ge=1)
+    # How long a request holds the Idempotency-Key it claimed before a retry may take
+    # it over: above the proxy's 60 s read timeout, so a live request is never raced.
+    idempotency_lease_seconds: int = Field(default=90, ge=1, le=3600)
     webhook_allow_private_urls: bool = False
 
     # Operational knobs beyond the contract; documented in docs/configuration.md.

@@ -24,3 +24,9 @@ class IdempotencyKey(Base):
     content_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     location: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The fencing token: 1 for the first claim, one more for each takeover of an
+    # expired lease. Only the holder of the current attempt may answer or release.
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # While in flight, when a retry may take the key over; None once answered (and
+    # on rows claimed before leases existed: their lease runs from created_at).
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -30,6 +30,7 @@ from backroom.inventory import service as inventory
 from backroom.inventory.models import Reason
 from backroom.orders import service
 from backroom.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Payment
+from backroom.orders.schemas import OrderRead
 from backroom.payments.provider import PROVIDERS, InvalidToken
 from backroom.reports import rollup
 
@@ -75,9 +76,9 @@ async def _load(session: AsyncSession, order_id: uuid.UUID) -> Order:
 async def _move(
     session: AsyncSession, order: Order, target: OrderStatus, actor_id: uuid.UUID | None,
     note: str | None = None, **values: object,
-) -> None:  # fmt: skip
+) -> OrderRead:  # fmt: skip
     """Change the status only if it is still what we read; record who did it and
-    the event."""
+    the event. Returns the order as this transaction now sees it."""
     current = order.status
     if not can(current, target):
         raise InvalidTransition(f"An order that is {current} cannot become {target.value}.")
@@ -100,13 +101,19 @@ async def _move(
         sign = 1 if rollup.counts(target.value) else -1
         await rollup.apply(session, order=order, paid_at=paid_at, sign=sign)
     changed = await _load(session, order.id)  # as this transaction now sees it
-    outbox.record(session, _EVENTS[target], await service.document(session, changed))
+    document = await service.read(session, changed)
+    outbox.record(session, _EVENTS[target], document.model_dump())
+    return document
 
 
 async def pay(
-    *, session: AsyncSession, order_id: uuid.UUID, customer_id: uuid.UUID, provider: str, token: str
-) -> Order:
-    """Charge the order's total. A decline is 402 and the order stays payable. Commits."""
+    *, session: AsyncSession, order_id: uuid.UUID, customer_id: uuid.UUID, provider: str,
+    token: str, before_commit: service.BeforeCommit | None = None,
+) -> Order:  # fmt: skip
+    """Charge the order's total. A decline is 402 and the order stays payable. Commits.
+
+    A charge whose transition can't commit (another payment won, or the request's
+    Idempotency-Key was taken over: ``before_commit`` raised) is refunded."""
     order = await _load(session, order_id)
     if order.customer_id != customer_id:
         raise NotFound("No such order.")
@@ -129,13 +136,15 @@ async def pay(
     order = await _load(session, order_id)
     amount = order.total_cents  # read now: a rollback expires the loaded order
     try:
-        await _move(session, order, S.PAID, customer_id, paid_at=utcnow())
-    except Conflict:  # another payment won the race: give this charge back
+        document = await _move(session, order, S.PAID, customer_id, paid_at=utcnow())
+        session.add(Payment(order_id=order.id, provider=provider, reference=charge.reference,
+                            amount_cents=amount))  # fmt: skip
+        if before_commit is not None:
+            await before_commit(document)
+    except Conflict:  # another payment or retry won the race: give this charge back
         await session.rollback()
         await gateway.refund(reference=charge.reference, amount_cents=amount)
         raise
-    session.add(Payment(order_id=order.id, provider=provider, reference=charge.reference,
-                        amount_cents=amount))  # fmt: skip
     await session.commit()
     return await _load(session, order_id)
 

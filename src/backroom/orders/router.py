@@ -57,17 +57,24 @@ async def place_order(
     body: OrderCreate, request: Request, session: SessionDep, ctx: Ctx, user: CurrentUser,
     idempotency_key: IdempotencyHeader = None,
 ) -> Response:  # fmt: skip
-    async def place() -> Response:
+    def respond(document: OrderRead) -> Response:
+        return created(request, document, f"/api/v1/orders/{document.id}")
+
+    async def place(claim: idempotency.Claim | None) -> Response:
         placed = await service.place(
-            session=session, customer_id=user.id, data=body, settings=ctx.settings
-        )
+            session=session, customer_id=user.id, data=body, settings=ctx.settings,
+            before_commit=idempotency.recorder(claim, session, respond),
+        )  # fmt: skip
         for product_id, version in placed.stock_versions.items():  # stock moved: not stale
             await ctx.product_cache.offer(product_id, tombstone(version))
-        return created(request, placed.document, f"/api/v1/orders/{placed.order.id}")
+        if claim is not None and claim.response is not None:
+            return claim.response  # already built, and recorded with the order
+        return respond(placed.document)
 
     return await idempotency.run(
-        request=request, sessionmaker=ctx.sessionmaker, user_id=user.id, handler=place
-    )
+        request=request, sessionmaker=ctx.sessionmaker, user_id=user.id,
+        lease_seconds=ctx.settings.idempotency_lease_seconds, handler=place,
+    )  # fmt: skip
 
 
 @router.get("", response_model=OrderPage, responses=problems(403))
@@ -123,16 +130,23 @@ async def pay_order(
     order_id: str, body: PayRequest, request: Request, session: SessionDep, ctx: Ctx,
     user: CurrentUser, idempotency_key: IdempotencyHeader = None,
 ) -> Response:  # fmt: skip
-    async def pay() -> Response:
+    def respond(document: OrderRead) -> Response:
+        return json_response(request, document)
+
+    async def pay(claim: idempotency.Claim | None) -> Response:
         order = await lifecycle.pay(
             session=session, order_id=parse_id(order_id, "order"), customer_id=user.id,
             provider=body.provider, token=body.token,
+            before_commit=idempotency.recorder(claim, session, respond),
         )  # fmt: skip
+        if claim is not None and claim.response is not None:
+            return claim.response  # what was recorded with the payment
         return await _changed(request, session, order)
 
     return await idempotency.run(
-        request=request, sessionmaker=ctx.sessionmaker, user_id=user.id, handler=pay
-    )
+        request=request, sessionmaker=ctx.sessionmaker, user_id=user.id,
+        lease_seconds=ctx.settings.idempotency_lease_seconds, handler=pay,
+    )  # fmt: skip
 
 
 @router.post("/{order_id}/cancel", response_model=OrderRead, responses=problems(404, 409))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,11 @@ from backroom.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from backroom.orders.schemas import OrderCreate, OrderRead
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+
+# Called with the order as the response shows it, in the use case's transaction just
+# before COMMIT: an Idempotency-Key's answer is recorded there, with the effects, and
+# a request whose key was taken over by a retry raises, so its effects roll back.
+BeforeCommit = Callable[[OrderRead], Awaitable[None]]
 
 
 class OutOfStock(Conflict):
@@ -58,8 +63,9 @@ def _number() -> str:
 
 
 async def place(
-    *, session: AsyncSession, customer_id: uuid.UUID, data: OrderCreate, settings: Settings
-) -> Placed:
+    *, session: AsyncSession, customer_id: uuid.UUID, data: OrderCreate, settings: Settings,
+    before_commit: BeforeCommit | None = None,
+) -> Placed:  # fmt: skip
     """Place an order from explicit items or from the cart (which is then emptied);
     records ``order.created`` (and ``stock.low`` for lines that crossed it). Commits.
 
@@ -91,6 +97,8 @@ async def place(
     if cart is not None:
         await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
         cart.coupon_id = None
+    if before_commit is not None:
+        await before_commit(document)
     await session.commit()
     return Placed(order, versions, document)
 
@@ -230,10 +238,10 @@ async def get(
     return order
 
 
-async def document(session: AsyncSession, order: Order) -> dict[str, Any]:
-    """The order as the API shows it (the ``data`` of ``order.*`` events)."""
+async def read(session: AsyncSession, order: Order) -> OrderRead:
+    """The order as the API shows it (``model_dump()``: the ``data`` of ``order.*`` events)."""
     lines = await lines_of(session, [order.id])
-    return OrderRead.of(order, lines[order.id]).model_dump()
+    return OrderRead.of(order, lines[order.id])
 
 
 async def lines_of(
