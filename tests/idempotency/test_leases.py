@@ -301,3 +301,31 @@ async def test_release_and_answers_only_touch_their_own_attempt(
     b_gate.open()
     assert (await b).status_code == 201
     assert await _orders_and_stock(client, staff, buyer, product) == (1, 9)
+
+
+async def test_an_answer_recorded_before_a_short_stock_is_rolled_back_with_it(
+    client: AsyncClient, actors: Actors
+) -> None:
+    staff = await actors.staff()
+    buyer = await actors.customer()
+    product = await create_product(client, staff, stock=0)
+    first = await _checkout(client, buyer, product, "short")
+    assert_problem(first, 409)  # the 201 recorded before the stock was taken went too
+    _assert_replay_of(await _checkout(client, buyer, product, "short"), first)
+
+
+async def test_an_error_after_the_commit_keeps_the_recorded_answer(
+    app: FastAPI, client: AsyncClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _staff, buyer, product = await _setup(client, actors)
+
+    async def broken_offer(*args: Any) -> None:
+        raise RuntimeError("the cache went away after the order committed")
+
+    monkeypatch.setattr(app.state.ctx.product_cache, "offer", broken_offer)
+    assert (await _checkout(client, buyer, product, "kept")).status_code == 500
+    monkeypatch.undo()
+    replay = await _checkout(client, buyer, product, "kept")
+    assert replay.status_code == 201, replay.text
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert await _count(app, Order) == 1  # (the product cache was not told: stock unread)

@@ -62,7 +62,9 @@ class Claim:
     key: str
     attempt: int
     lease: timedelta
-    response: Response | None = None  # set once recorded with the effects
+    # The answer recorded in the use case's transaction: it is the key's answer once
+    # the use case has returned (committed); after an error the row tells.
+    response: Response | None = None
 
     async def record(self, session: AsyncSession, response: Response) -> None:
         """Store ``response`` in the caller's transaction, just before its COMMIT.
@@ -111,18 +113,19 @@ async def run(
     except LeaseLost:
         return await _current(sessionmaker, claimed, digest)
     except AppError as exc:
-        response = problem_response(exc)
+        # An answer recorded before the error may or may not have committed: if it
+        # did, storing this one fails on the row and its answer is replayed.
+        return await _finish(sessionmaker, claimed, digest, problem_response(exc))
     except BaseException:
-        if claimed.response is None:  # recorded answers stay: their effects committed
-            await _release(sessionmaker, claimed)
+        await _release(sessionmaker, claimed)  # a committed answer stays: not in flight
         raise
+    if claimed.response is not None:
+        return claimed.response
     return await _finish(sessionmaker, claimed, digest, response)
 
 
 async def _finish(sessionmaker: Maker, claim: Claim, digest: str, response: Response) -> Response:
-    """Keep the handler's answer for replays, unless it was recorded with its effects."""
-    if claim.response is not None:
-        return claim.response
+    """Keep an answer that has no effects of its own (4xx) for replays; a 5xx releases."""
     if response.status_code >= 500:
         await _release(sessionmaker, claim)
         return response

@@ -31,9 +31,9 @@ from backroom.orders.schemas import OrderCreate, OrderRead
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
-# Called with the order as the response shows it, in the use case's transaction just
-# before COMMIT: an Idempotency-Key's answer is recorded there, with the effects, and
-# a request whose key was taken over by a retry raises, so its effects roll back.
+# Called with the order as the response shows it, in the use case's transaction before
+# its COMMIT: an Idempotency-Key's answer is recorded there, with the effects, and a
+# request whose key was taken over by a retry raises, so its effects roll back.
 BeforeCommit = Callable[[OrderRead], Awaitable[None]]
 
 
@@ -72,7 +72,9 @@ async def place(
     Nine round trips for one line (``tests/orders/test_statements.py``): the
     products read; the order, its lines, its history and its event inserted;
     then the stock taken last (one conditional UPDATE per line), so a hot
-    product's row lock is held only for the ledger insert and the COMMIT."""
+    product's row lock is held only for the ledger insert and the COMMIT. With an
+    Idempotency-Key, ``before_commit`` records its answer just before the stock is
+    taken (one more statement, not under that lock)."""
     await begin_write(session)
     cart = None
     if data.items is None:  # the cart matters only when ordering from it
@@ -93,12 +95,12 @@ async def place(
     outbox.record(session, EventType.ORDER_CREATED, document.model_dump())
     await session.flush()  # all of it before any stock row is locked
     await outbox.write_now(session)
+    if before_commit is not None:  # rolled back with the rest if the stock is short
+        await before_commit(document)
     versions = await _take_stock(session, order, lines, customer_id, order.created_at, settings)
     if cart is not None:
         await session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))
         cart.coupon_id = None
-    if before_commit is not None:
-        await before_commit(document)
     await session.commit()
     return Placed(order, versions, document)
 
