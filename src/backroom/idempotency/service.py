@@ -97,6 +97,8 @@ async def run(
     *, request: Request, sessionmaker: Maker, user_id: uuid.UUID, lease_seconds: int,
     handler: Callable[[Claim | None], Awaitable[Response]],
 ) -> Response:  # fmt: skip
+    """Run ``handler`` under the request's ``Idempotency-Key``, if it has one: claim
+    the key (or take over an expired lease) and keep the answer, or replay the key's."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return await handler(None)
