@@ -7,6 +7,12 @@ after the job ends) carries job ids to ``backroom worker`` processes, any
 number of them; web processes only enqueue. Either way the database row is
 the truth, and the periodic sweep re-enqueues any job whose message was lost
 (Redis here keeps nothing on disk) or whose runner died.
+
+Redis going away stops delivery, not the service: enqueueing fails (logged; the
+sweep enqueues again), and the listener reconnects with pauses of at most 5 s.
+A Redis that comes back empty (restarted without persistence) has lost the
+consumer group too: the listener declares it again, reading the stream from its
+start, so that jobs enqueued before it did are not skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +38,8 @@ from taskiq_redis import RedisStreamBroker
 
 from backroom.catalog.cache import ProductCache
 from backroom.config import Settings
+from backroom.redis_client import RECONNECT_MAX_SECONDS, Backoff
+from backroom.redis_client import options as redis_options
 
 log = logging.getLogger("backroom.jobs")
 
@@ -113,25 +122,29 @@ class JobRuntime:
     async def _consume(self) -> None:
         """Taskiq's receiver until ``stop``: stopping it through its finish event (not
         by cancelling it) lets it finish its Redis read and wait for running jobs."""
-        pause = 1.0
+        backoff = Backoff()
         with ThreadPoolExecutor(max_workers=2) as executor:
             while not self._finish.is_set():
                 if await self._connect():
-                    receiver = Receiver(
-                        self.broker, executor, run_startup=False, max_async_tasks=20,
-                        propagate_exceptions=False,
-                        wait_tasks_timeout=self.settings.shutdown_timeout_seconds,
-                    )  # fmt: skip
-                    try:
-                        await receiver.listen(self._finish)
-                        pause = 1.0
-                    except Exception:
-                        log.warning("job queue listener failed; retrying", exc_info=True)
-                        await self._declare_group()
+                    started = time.monotonic()
+                    await self._listen(executor, first_failure=backoff.pause <= 1.0)
+                    if time.monotonic() - started > RECONNECT_MAX_SECONDS:
+                        backoff.reset()  # it was listening: a new outage starts over
                 if not self._finish.is_set():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._finish.wait(), pause)
-                    pause = min(pause * 2, 30.0)
+                        await asyncio.wait_for(self._finish.wait(), backoff.next())
+
+    async def _listen(self, executor: ThreadPoolExecutor, *, first_failure: bool) -> None:
+        receiver = Receiver(
+            self.broker, executor, run_startup=False, max_async_tasks=20,
+            propagate_exceptions=False, wait_tasks_timeout=self.settings.shutdown_timeout_seconds,
+        )  # fmt: skip
+        try:
+            await receiver.listen(self._finish)
+        except Exception as exc:
+            # The whole trace once per outage; then a line per attempt (1-5 s apart).
+            log.warning("job queue listener failed; retrying: %r", exc, exc_info=first_failure)
+            await self._declare_group()
 
     async def _declare_group(self) -> None:
         # A Redis restart (it keeps nothing on disk here) or a FLUSHDB drops the stream
@@ -246,9 +259,15 @@ async def _drain(running: set[asyncio.Task[Any]], seconds: float) -> None:
 def build_broker(settings: Settings) -> AsyncBroker:
     broker: AsyncBroker
     if settings.redis_url:
+        # consumer_id "0": a group declared again after a Redis restart reads the
+        # stream from its start (the default, "$", would skip what web instances
+        # enqueued before the worker noticed). Reading an old message again is
+        # harmless: the job's row and lease decide whether it runs.
+        # read_timeout above the blocking read (xread_block, 2 s).
         broker = RedisStreamBroker(
             settings.redis_url, queue_name=STREAM, consumer_group_name="backroom-workers",
-            idle_timeout=REDIS_IDLE_MS, maxlen=100_000,
+            consumer_id="0", idle_timeout=REDIS_IDLE_MS, maxlen=100_000,
+            **redis_options(read_timeout=5.0),
         )  # fmt: skip
     else:
         broker = InMemoryBroker(max_async_tasks=50, propagate_exceptions=False)
