@@ -286,6 +286,10 @@ class Cluster:
     def kill_app(self, index: int) -> None:
         self.procs[f"app{index + 1}"].kill()
 
+    def ready(self) -> bool:
+        """Whether every instance says it is ready."""
+        return all(self._serving(base) for base in self.app_urls)
+
     def _serving(self, base: str) -> bool:
         try:
             return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
