@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ class Load:
         """The longest time within [start, end] in which no request succeeded."""
         moments = sorted(o.done for o in self.succeeded() if start < o.done < end)
         edges = [start, *moments, end]
-        return max(b - a for a, b in zip(edges, edges[1:], strict=False))
+        return max(b - a for a, b in itertools.pairwise(edges))
 
     def first_success_after(self, moment: float) -> float | None:
         """Seconds from ``moment`` to the first success of a request sent after it."""
