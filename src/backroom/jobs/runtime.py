@@ -127,6 +127,8 @@ class JobRuntime:
             while not self._finish.is_set():
                 if await self._connect():
                     started = time.monotonic()
+                    # Before every (re)start: a Redis that came back empty has no group.
+                    await self._declare_group()
                     await self._listen(executor, first_failure=backoff.pause <= 1.0)
                     if time.monotonic() - started > RECONNECT_MAX_SECONDS:
                         backoff.reset()  # it was listening: a new outage starts over
@@ -144,11 +146,11 @@ class JobRuntime:
         except Exception as exc:
             # The whole trace once per outage; then a line per attempt (1-5 s apart).
             log.warning("job queue listener failed; retrying: %r", exc, exc_info=first_failure)
-            await self._declare_group()
 
     async def _declare_group(self) -> None:
         # A Redis restart (it keeps nothing on disk here) or a FLUSHDB drops the stream
-        # and its consumer group, and reading fails until the group exists again.
+        # and its consumer group, and reading fails until the group exists again. An
+        # existing group is left as it is (Redis answers BUSYGROUP).
         declare = getattr(self.broker, "_declare_consumer_group", None)
         if declare is not None:
             with contextlib.suppress(Exception):
