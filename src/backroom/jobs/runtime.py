@@ -31,9 +31,11 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker, TaskiqScheduler
+from taskiq.abc.schedule_source import ScheduleSource
 from taskiq.api import run_scheduler_task
 from taskiq.receiver import Receiver
 from taskiq.schedule_sources import LabelScheduleSource
+from taskiq.scheduler.scheduled_task import ScheduledTask
 from taskiq_redis import RedisStreamBroker
 
 from backroom.catalog.cache import ProductCache
@@ -107,7 +109,7 @@ class JobRuntime:
         if receive and not isinstance(self.broker, InMemoryBroker):
             self._tasks.append(asyncio.create_task(self._consume()))
         if schedule:
-            scheduler = TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
+            scheduler = _Scheduler(self.broker, [LabelScheduleSource(self.broker)])
             self._scheduler = asyncio.create_task(run_scheduler_task(scheduler))
 
     async def _connect(self) -> bool:
@@ -246,6 +248,23 @@ class JobRuntime:
 
             self._http = client()
         return self._http
+
+
+class _Scheduler(TaskiqScheduler):
+    """Periodic tasks travel through the queue. While it is down a send fails and the
+    next period sends again: one warning per 30 s, instead of taskiq's unhandled-error
+    trace for every send (several a second)."""
+
+    quiet_until: float = 0.0
+
+    async def on_ready(self, source: ScheduleSource, task: ScheduledTask) -> None:
+        try:
+            await super().on_ready(source, task)
+        except Exception as exc:
+            now = time.monotonic()
+            if now >= self.quiet_until:
+                self.quiet_until = now + 30
+                log.warning("could not send periodic task %s: %r", task.task_name, exc)
 
 
 async def _drain(running: set[asyncio.Task[Any]], seconds: float) -> None:
