@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,6 +14,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy.exc import DBAPIError
 
 from backroom.config import Settings
 from backroom.main import create_app
@@ -23,12 +25,18 @@ PUBLIC_READS = ["/api/v1/products", "/api/v1/categories", "/readyz"]
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
-    application = create_app(settings)
+async def running_app(application: FastAPI) -> AsyncIterator[AsyncClient]:
     async with LifespanManager(application):
         transport = ASGITransport(app=application, client=("127.0.0.1", 50000))
         async with AsyncClient(transport=transport, base_url="http://t") as http:
-            yield application, http
+            yield http
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
+    application = create_app(settings)
+    async with running_app(application) as http:
+        yield application, http
 
 
 def assert_shed(response, started: float, bound: float) -> None:  # type: ignore[no-untyped-def]
@@ -113,3 +121,102 @@ async def test_connections_killed_under_the_app_give_503_then_recover(
         assert set(statuses) <= {200, 503}, statuses
         for path in PUBLIC_READS:
             assert (await http.get(path)).status_code == 200
+
+
+class _DriverError(Exception):
+    """What SQLAlchemy's asyncpg adapter keeps in ``DBAPIError.orig``: the SQLSTATE."""
+
+    def __init__(self, sqlstate: str, message: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def _wrapped(sqlstate: str, message: str) -> DBAPIError:
+    return DBAPIError("SELECT 1", {}, _DriverError(sqlstate, message))
+
+
+# A PostgreSQL that is shutting down, restarting or out of connection slots, as
+# SQLAlchemy reports it and as the raw asyncpg read path (readpool.py) does.
+UNAVAILABLE = {
+    "57P01 admin_shutdown": _wrapped("57P01", "terminating connection due to administrator"),
+    "57P02 crash_shutdown": _wrapped("57P02", "terminating connection because of crash"),
+    "57P03 cannot_connect_now": _wrapped("57P03", "the database system is starting up"),
+    "53300 too_many_connections": _wrapped("53300", "sorry, too many clients already"),
+    "08006 connection_failure": _wrapped("08006", "could not receive data from server"),
+    "08001 client cannot connect": _wrapped("08001", "could not establish a session"),
+    "asyncpg 57P01": asyncpg.exceptions.AdminShutdownError("terminating connection"),
+    "asyncpg 57P03": asyncpg.exceptions.CannotConnectNowError("the database is shutting down"),
+    "asyncpg 53300": asyncpg.exceptions.TooManyConnectionsError("too many clients already"),
+    "asyncpg 08006": asyncpg.exceptions.ConnectionFailureError("connection failure"),
+    "asyncpg connection lost": asyncpg.exceptions.ConnectionDoesNotExistError(
+        "connection was closed in the middle of operation"
+    ),
+}  # fmt: skip
+NOT_AN_OUTAGE = {
+    "23505 unique_violation": _wrapped("23505", "duplicate key value violates unique constraint"),
+    "asyncpg 23505": asyncpg.exceptions.UniqueViolationError("duplicate key value"),
+    "42P01 undefined_table": _wrapped("42P01", 'relation "x" does not exist'),
+}
+
+
+async def _raising(settings: Settings, error: Exception) -> tuple[int, dict[str, str], bytes]:
+    application = create_app(settings)
+
+    async def boom() -> None:
+        raise error
+
+    application.add_api_route("/boom", boom)
+    async with running_app(application) as http:
+        response = await http.get("/boom")
+    return response.status_code, dict(response.headers), response.content
+
+
+@pytest.mark.parametrize("error", UNAVAILABLE.values(), ids=UNAVAILABLE.keys())
+async def test_postgres_shutting_down_or_full_is_503_with_retry_after(
+    make_settings: Callable[..., Settings], error: Exception
+) -> None:
+    status, headers, body = await _raising(make_settings(), error)
+    assert status == 503, body
+    assert headers["content-type"] == "application/problem+json"
+    assert int(headers["retry-after"]) > 0
+    assert b"SELECT" not in body and str(error).encode() not in body  # nothing internal
+
+
+@pytest.mark.parametrize("error", NOT_AN_OUTAGE.values(), ids=NOT_AN_OUTAGE.keys())
+async def test_other_database_errors_stay_500(
+    make_settings: Callable[..., Settings], error: Exception
+) -> None:
+    status, headers, body = await _raising(make_settings(), error)
+    assert status == 500, body
+    assert "retry-after" not in headers
+    assert b"request_id" in body
+
+
+async def test_a_server_out_of_connection_slots_gives_503_then_serves(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A real 53300: a role whose connection limit is 0 (a superuser would be exempt)."""
+    settings = make_settings()
+    if settings.is_sqlite:
+        pytest.skip("connection slots are a PostgreSQL server's")
+    dsn = settings.resolved_database_url.replace("postgresql+asyncpg://", "postgresql://")
+    role = f"backroom_full_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(dsn)
+    try:
+        # Identifiers can't be bound parameters; the name is ours, hex only.
+        await admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")  # nosec B608
+        await admin.execute(f"GRANT pg_read_all_data TO {role}")  # nosec B608
+        url = settings.resolved_database_url.replace("://postgres@", f"://{role}@", 1)
+        async with running(make_settings(database_url=url)) as (_, http):
+            for path in PUBLIC_READS:
+                started = time.perf_counter()
+                assert_shed(await http.get(path), started, bound=2.5)
+            await admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT -1")  # nosec B608
+            for path in PUBLIC_READS:
+                assert (await http.get(path)).status_code == 200
+    finally:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role
+        )
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")  # nosec B608
+        await admin.close()

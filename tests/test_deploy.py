@@ -113,3 +113,35 @@ def test_systemd_units_are_hardened(unit: str) -> None:
         "KillSignal=SIGTERM",
     ):
         assert option in text, option
+
+
+def _seconds(value: str) -> float:
+    match = re.fullmatch(r"(\d+)(ms|s|m)?", value)
+    assert match, value
+    scale = {"ms": 0.001, "s": 1, None: 1, "m": 60}[match.group(2)]
+    return int(match.group(1)) * scale
+
+
+def test_nginx_fails_over_without_replaying_a_post() -> None:
+    """An instance that dies: nginx tries the other one for what it could not send,
+    never for a POST it already sent (the app may have acted on it)."""
+    text = re.sub(r"#.*", "", (DEPLOY / "nginx.conf").read_text())  # directives only
+    [next_upstream] = re.findall(r"^\s*proxy_next_upstream\s+([^;]*);", text, re.M)
+    assert set(next_upstream.split()) == {"error", "timeout"}
+    assert "non_idempotent" not in text
+    upstream = re.search(r"upstream backroom \{([^}]*)\}", text)
+    assert upstream is not None
+    assert re.search(r"^\s*keepalive \d+;", upstream.group(1), re.M)
+
+
+def test_nginx_closes_idle_upstream_connections_before_the_app_does() -> None:
+    """Otherwise nginx can send a request down a connection the app is closing."""
+    from backroom.server import KEEP_ALIVE_SECONDS, _uvicorn_options
+
+    text = (DEPLOY / "nginx.conf").read_text()
+    upstream = re.search(r"upstream backroom \{([^}]*)\}", text)
+    assert upstream is not None
+    timeout = re.search(r"^\s*keepalive_timeout\s+(\S+);", upstream.group(1), re.M)
+    assert timeout is not None, "nginx's default (60 s) outlives the app's keep-alive"
+    assert _seconds(timeout.group(1)) < KEEP_ALIVE_SECONDS
+    assert _uvicorn_options("info", 5)["timeout_keep_alive"] == KEEP_ALIVE_SECONDS

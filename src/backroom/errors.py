@@ -211,11 +211,12 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
 
 async def _on_database_unavailable(request: Request, exc: Exception) -> Response:
     # A dropped or unreachable database is an outage, not a bug: tell clients to retry.
-    if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_connect(exc):
+    if isinstance(exc, DBAPIError | asyncpg.PostgresError) and not _is_outage(exc):
         return await _on_unexpected(request, exc)
-    if isinstance(exc, PoolTimeoutError):
-        # Load shedding: every pooled connection stayed busy for the pool timeout.
-        # Answering now beats queueing without bound; a client may retry soon.
+    if isinstance(exc, PoolTimeoutError) or _sqlstate(exc) == _TOO_MANY_CONNECTIONS:
+        # Load shedding: every pooled connection stayed busy for the pool timeout (or
+        # the server has no connection slot left). Answering now beats queueing
+        # without bound; a client may retry soon.
         log.warning("database pool exhausted; request shed")
         return problem_response(
             ServiceUnavailable(
@@ -224,6 +225,30 @@ async def _on_database_unavailable(request: Request, exc: Exception) -> Response
         )
     log.warning("database unavailable: %s", type(exc).__name__)
     return problem_response(ServiceUnavailable("The database is unavailable; retry shortly."))
+
+
+_TOO_MANY_CONNECTIONS = "53300"
+# What PostgreSQL says while it shuts down, restarts or runs out of connection
+# slots: admin_shutdown (a fast shutdown or pg_terminate_backend), crash_shutdown,
+# cannot_connect_now (starting up or shutting down), too_many_connections, and
+# class 08, connection exceptions. They pass once the server is back.
+_OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", _TOO_MANY_CONNECTIONS})
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    # SQLAlchemy keeps the driver's error in .orig; asyncpg's own errors carry it.
+    source = exc.orig if isinstance(exc, DBAPIError) else exc
+    state = getattr(source, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def _is_outage(exc: DBAPIError | asyncpg.PostgresError) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    state = _sqlstate(exc)
+    if state is not None:
+        return state in _OUTAGE_SQLSTATES or state.startswith("08")
+    return isinstance(exc, DBAPIError) and _is_connect(exc)
 
 
 def _is_connect(exc: DBAPIError) -> bool:
@@ -254,3 +279,5 @@ def install(app: FastAPI) -> None:
     # errors, not SQLAlchemy's: the same outage, the same 503.
     app.add_exception_handler(asyncpg.exceptions.InterfaceError, _on_database_unavailable)
     app.add_exception_handler(asyncpg.exceptions.InternalClientError, _on_database_unavailable)
+    # ... and a server shutting down or out of connection slots as a PostgresError.
+    app.add_exception_handler(asyncpg.PostgresError, _on_database_unavailable)

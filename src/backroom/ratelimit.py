@@ -3,7 +3,8 @@
 Three limits: every request per client address (ASGI middleware), every
 authenticated request per user (in the auth dependency), and failed sign-ins
 per account and per address. If Redis is unreachable the limiter fails open
-and logs, so an outage of the cache does not take the shop down.
+and logs (once per 30 s, not per request), so an outage of the cache does not
+take the shop down nor flood the log.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backroom.config import Settings
 from backroom.errors import TooManyRequests, problem_response
+from backroom.redis_client import options as redis_options
 
 log = logging.getLogger("backroom.ratelimit")
 
 _EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics")
+# While Redis is down every request fails open: one warning per this many seconds.
+WARN_EVERY_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +60,9 @@ class RateLimiter:
             uri = "async+" + settings.redis_url
             # Short timeouts: a stalled Redis must make the limiter fail open, not hang.
             storage = RedisStorage(
-                uri,
-                implementation="redispy",
-                key_prefix="backroom-rl",
-                wrap_exceptions=True,
-                socket_timeout=1.0,
-                socket_connect_timeout=1.0,
-            )
+                uri, implementation="redispy", key_prefix="backroom-rl", wrap_exceptions=True,
+                **redis_options(),
+            )  # fmt: skip
         else:
             storage = MemoryStorage()
         self.storage = storage
@@ -71,6 +71,8 @@ class RateLimiter:
         self.per_user = parse(settings.rate_limit_user)
         self.login_account = parse(settings.rate_limit_login_account)
         self.login_address = parse(settings.rate_limit_login_address)
+        self._warned_at: float | None = None
+        self._unwarned = 0
 
     async def hit(self, item: RateLimitItem, *keys: str) -> Decision:
         """Count one request against ``item`` for ``keys``."""
@@ -80,7 +82,7 @@ class RateLimiter:
             allowed = await self.strategy.hit(item, *keys)
             return await self._decision(item, keys, allowed)
         except Exception:  # fail open: see module docstring
-            log.warning("rate limit storage unavailable; allowing request", exc_info=True)
+            self._failing_open("allowing requests")
             return Decision(True, item.amount, item.amount, 0)
 
     async def check(self, item: RateLimitItem, *keys: str) -> Decision:
@@ -91,7 +93,7 @@ class RateLimiter:
             allowed = await self.strategy.test(item, *keys)
             return await self._decision(item, keys, allowed)
         except Exception:
-            log.warning("rate limit storage unavailable; allowing request", exc_info=True)
+            self._failing_open("allowing requests")
             return Decision(True, item.amount, item.amount, 0)
 
     async def clear(self, item: RateLimitItem, *keys: str) -> None:
@@ -100,7 +102,19 @@ class RateLimiter:
         try:
             await self.strategy.clear(item, *keys)
         except Exception:
-            log.warning("rate limit storage unavailable; not cleared", exc_info=True)
+            self._failing_open("a limit not cleared")
+
+    def _failing_open(self, what: str) -> None:
+        """Log the outage, at most once per ``WARN_EVERY_SECONDS`` (called in ``except``)."""
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < WARN_EVERY_SECONDS:
+            self._unwarned += 1
+            return
+        log.warning(
+            "Redis unavailable, failing open: rate limits not enforced (%s; %d more since "
+            "the last warning)", what, self._unwarned, exc_info=True,
+        )  # fmt: skip
+        self._warned_at, self._unwarned = now, 0
 
     async def _decision(self, item: RateLimitItem, keys: tuple[str, ...], ok: bool) -> Decision:
         stats = await self.strategy.get_window_stats(item, *keys)

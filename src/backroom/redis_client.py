@@ -1,16 +1,55 @@
-"""The shared Redis connection, when ``BACKROOM_REDIS_URL`` is set."""
+"""The Redis connections, when ``BACKROOM_REDIS_URL`` is set: the shared client,
+and the options every Redis client here uses (the rate limiter's and the job
+queue's have their own connections), and the pauses between reconnections."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+# Between two attempts to reconnect (the event wake-up subscription, the job
+# listener): 1, 2, 4, then 5 s. The cap bounds how long a recovered Redis stays
+# unused: the first job after an outage waits at most this long for its listener.
+RECONNECT_FIRST_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 5.0
+
+
+def retry_once() -> Retry:
+    """One immediate retry: enough to replace a pooled connection that Redis closed
+    (a restart) without the caller seeing it. redis-py's default (10 retries with
+    backoff) would hold every request for seconds while Redis is down."""
+    return Retry(NoBackoff(), retries=1)
+
+
+def options(*, read_timeout: float | None = 1.0) -> dict[str, Any]:
+    """Connection options for a client: short timeouts, so that a stalled Redis
+    degrades the service instead of hanging it, and one retry."""
+    return {
+        "socket_timeout": read_timeout,
+        "socket_connect_timeout": 1.0,
+        "retry": retry_once(),
+    }
 
 
 def create_redis(url: str) -> Redis:
-    # Short timeouts: a stalled Redis must degrade the service, not hang it.
-    return Redis.from_url(
-        url,
-        socket_timeout=1.0,
-        socket_connect_timeout=1.0,
-        health_check_interval=15,
-        decode_responses=False,
-    )
+    return Redis.from_url(url, health_check_interval=15, decode_responses=False, **options())
+
+
+class Backoff:
+    """Pauses between reconnections, doubling up to ``RECONNECT_MAX_SECONDS``."""
+
+    def __init__(self) -> None:
+        self.pause = RECONNECT_FIRST_SECONDS
+
+    def next(self) -> float:
+        """The pause to take now; the following one is longer."""
+        pause = self.pause
+        self.pause = min(pause * 2, RECONNECT_MAX_SECONDS)
+        return pause
+
+    def reset(self) -> None:
+        """Connected again: the next failure starts from the first pause."""
+        self.pause = RECONNECT_FIRST_SECONDS

@@ -20,6 +20,10 @@ import uvicorn
 APP = "backroom.main:factory"
 # gunicorn's last resort after SIGTERM, past the requests' and the jobs' bounds.
 _KILL_MARGIN_SECONDS = 5
+# How long an idle client connection stays open. A proxy that keeps connections
+# to us must close them sooner (deploy/nginx.conf: 4 s), or it can reuse one we
+# are closing at that moment.
+KEEP_ALIVE_SECONDS = 5
 
 
 def _uvicorn_options(log_level: str, shutdown_timeout: int) -> dict[str, Any]:
@@ -32,6 +36,7 @@ def _uvicorn_options(log_level: str, shutdown_timeout: int) -> dict[str, Any]:
         "proxy_headers": False,
         "server_header": False,
         "timeout_graceful_shutdown": shutdown_timeout,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
 
 
@@ -105,7 +110,7 @@ def _run_gunicorn(
                 # Requests, then the app's shutdown (jobs), each bounded by the timeout.
                 "graceful_timeout": 2 * shutdown_timeout + _KILL_MARGIN_SECONDS,
                 "timeout": 60,
-                "keepalive": 5,
+                "keepalive": KEEP_ALIVE_SECONDS,
                 "loglevel": log_level.lower(),
                 "accesslog": None,
             }

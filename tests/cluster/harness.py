@@ -162,6 +162,9 @@ class Cluster:
             BACKROOM_LOG_LEVEL="INFO",
             BACKROOM_ACCESS_LOG="false",
             BACKROOM_SHUTDOWN_TIMEOUT_SECONDS="5",
+            # Far above every bound the tests set for an event to cross instances:
+            # what arrives in time came through Redis, not through the safety-net poll.
+            BACKROOM_EVENTS_POLL_SECONDS="30",
         )
         env.update(extra)
         return env
@@ -286,6 +289,10 @@ class Cluster:
     def kill_app(self, index: int) -> None:
         self.procs[f"app{index + 1}"].kill()
 
+    def ready(self) -> bool:
+        """Whether every instance says it is ready."""
+        return all(self._serving(base) for base in self.app_urls)
+
     def _serving(self, base: str) -> bool:
         try:
             return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
@@ -302,6 +309,39 @@ class Cluster:
             raise RuntimeError(f"psql failed: {done.stderr}")
         return done.stdout.strip()
 
+    def _pg_tool(self, name: str, *args: str) -> None:
+        connect = ["-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres"]
+        done = subprocess.run(
+            [_postgres_bin(name), *connect, *args],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"{name} failed: {done.stdout}{done.stderr}")
+
+    def backup(self, path: Path) -> None:
+        """pg_dump of the live database, in the custom format (what pg_restore reads)."""
+        self._pg_tool("pg_dump", "--format=custom", f"--file={path}", "backroom")
+
+    def restore(self, path: Path, database: str) -> None:
+        """pg_restore into a new, empty database."""
+        self.psql(f'CREATE DATABASE "{database}"')
+        self._pg_tool(
+            "pg_restore", "--no-owner", "--exit-on-error", f"--dbname={database}", str(path)
+        )
+
+    def serve_extra(self, name: str, database: str, redis_db: int) -> tuple[Proc, str]:
+        """One more instance, on another database and Redis database (not behind nginx)."""
+        port = free_port()
+        env = self.env(
+            database, BACKROOM_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/{redis_db}"
+        )
+        cmd = [sys.executable, "-m", "backroom", "serve", "--port", str(port), "--no-migrate"]
+        self._add(name, cmd, env=env)
+        self.procs[name].start()
+        url = f"http://127.0.0.1:{port}"
+        wait_until(f"{name} ready", lambda: self._serving(url), 60, 0.1)
+        return self.procs[name], url
+
     def logs(self, chars: int = 4000) -> str:
         return "\n".join(
             f"----- {name} ({proc.log}) -----\n{proc.tail(chars)}"
@@ -310,7 +350,9 @@ class Cluster:
 
     def stop(self) -> None:
         # Front to back, so nothing is left talking to a stopped dependency.
-        for name in ("nginx", "app1", "app2", "worker", "redis"):
+        backends = ("worker", "redis", "postgres")
+        apps = [name for name in self.procs if name != "nginx" and name not in backends]
+        for name in ("nginx", *apps, "worker", "redis"):
             if name in self.procs:
                 self.procs[name].stop(timeout=20)
         if "postgres" in self.procs:

@@ -189,3 +189,20 @@ def test_periodic_tasks_are_scheduled(settings: Settings) -> None:
         "backroom.sweep_jobs", "backroom.expire_orders", "backroom.purge",
         "backroom.dispatch_webhooks",
     }  # fmt: skip
+
+
+async def test_a_job_enqueued_after_redis_lost_the_consumer_group_still_runs(
+    app: FastAPI, client: AsyncClient, actors: Actors, settings: Settings
+) -> None:
+    """A Redis restarted without persistence (or flushed) has lost the stream and its
+    consumer group. The listener declares the group again, from the stream's start,
+    so a job a web process enqueued before that is not skipped (no sweep runs here)."""
+    if settings.redis_url is None:
+        pytest.skip("the job queue is in-process without Redis")
+    staff = await actors.staff()
+    first = await upload(client, staff, HEADER + "GRP-1,One,,5,0,,true\r\n")
+    assert (await finished(client, staff, first["id"], within=10))["status"] == "succeeded"
+    await app.state.ctx.redis.flushdb()  # the group is gone; the listener's read fails
+    second = await upload(client, staff, HEADER + "GRP-2,Two,,5,0,,true\r\n")
+    done = await finished(client, staff, second["id"], within=10)
+    assert (done["status"], done["rows_created"]) == ("succeeded", 1)

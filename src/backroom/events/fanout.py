@@ -19,12 +19,13 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from backroom.redis_client import Backoff
+
 log = logging.getLogger("backroom.events")
 
 # How long one read of the subscription waits before looping (and checking the
 # connection's health); not a delay: a message is handled as soon as it arrives.
 _LISTEN_SLICE_SECONDS = 0.5
-_MAX_BACKOFF_SECONDS = 30.0
 
 
 def channel(redis: Redis) -> str:
@@ -78,20 +79,20 @@ async def listen(
     redis: Redis, wake: Callable[[int | None], None], stopped: Callable[[], bool]
 ) -> None:
     """Call ``wake(None)`` for each message (``wake(n)`` for a message that names
-    an id ``n``), until ``stopped()``. Reconnects with a
-    backoff; after each (re)subscription it wakes once with ``None``, since
-    messages published while it wasn't subscribed are gone.
+    an id ``n``), until ``stopped()``. Reconnects with a backoff (at most 5 s, so
+    wake-ups resume soon after Redis does); after each (re)subscription it wakes
+    once with ``None``, since messages published while it wasn't subscribed are gone.
 
     It stops by looking at ``stopped()`` between short reads rather than by being
     cancelled: a cancellation that lands as a read times out can be taken for
     the timeout (Python 3.11's ``asyncio.timeout``), and the loop would go on."""
-    pause = 1.0
+    backoff = Backoff()
     name = channel(redis)
     while not stopped():
         try:
             async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                 await pubsub.subscribe(name)
-                pause = 1.0
+                backoff.reset()
                 wake(None)
                 while not stopped():
                     message = await pubsub.get_message(timeout=_LISTEN_SLICE_SECONDS)
@@ -100,9 +101,9 @@ async def listen(
         except asyncio.CancelledError:
             raise
         except Exception:
+            pause = backoff.next()
             log.warning("event wake-up subscription failed; retrying in %.0f s", pause)
             await asyncio.sleep(pause)
-            pause = min(pause * 2, _MAX_BACKOFF_SECONDS)
 
 
 def _id_of(data: object) -> int | None:

@@ -7,6 +7,12 @@ after the job ends) carries job ids to ``backroom worker`` processes, any
 number of them; web processes only enqueue. Either way the database row is
 the truth, and the periodic sweep re-enqueues any job whose message was lost
 (Redis here keeps nothing on disk) or whose runner died.
+
+Redis going away stops delivery, not the service: enqueueing fails (logged; the
+sweep enqueues again), and the listener reconnects with pauses of at most 5 s.
+A Redis that comes back empty (restarted without persistence) has lost the
+consumer group too: the listener declares it again, reading the stream from its
+start, so that jobs enqueued before it did are not skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -24,13 +31,17 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker, TaskiqScheduler
+from taskiq.abc.schedule_source import ScheduleSource
 from taskiq.api import run_scheduler_task
 from taskiq.receiver import Receiver
 from taskiq.schedule_sources import LabelScheduleSource
+from taskiq.scheduler.scheduled_task import ScheduledTask
 from taskiq_redis import RedisStreamBroker
 
 from backroom.catalog.cache import ProductCache
 from backroom.config import Settings
+from backroom.redis_client import RECONNECT_MAX_SECONDS, Backoff
+from backroom.redis_client import options as redis_options
 
 log = logging.getLogger("backroom.jobs")
 
@@ -98,7 +109,7 @@ class JobRuntime:
         if receive and not isinstance(self.broker, InMemoryBroker):
             self._tasks.append(asyncio.create_task(self._consume()))
         if schedule:
-            scheduler = TaskiqScheduler(self.broker, [LabelScheduleSource(self.broker)])
+            scheduler = _Scheduler(self.broker, [LabelScheduleSource(self.broker)])
             self._scheduler = asyncio.create_task(run_scheduler_task(scheduler))
 
     async def _connect(self) -> bool:
@@ -113,29 +124,35 @@ class JobRuntime:
     async def _consume(self) -> None:
         """Taskiq's receiver until ``stop``: stopping it through its finish event (not
         by cancelling it) lets it finish its Redis read and wait for running jobs."""
-        pause = 1.0
+        backoff = Backoff()
         with ThreadPoolExecutor(max_workers=2) as executor:
             while not self._finish.is_set():
                 if await self._connect():
-                    receiver = Receiver(
-                        self.broker, executor, run_startup=False, max_async_tasks=20,
-                        propagate_exceptions=False,
-                        wait_tasks_timeout=self.settings.shutdown_timeout_seconds,
-                    )  # fmt: skip
-                    try:
-                        await receiver.listen(self._finish)
-                        pause = 1.0
-                    except Exception:
-                        log.warning("job queue listener failed; retrying", exc_info=True)
-                        await self._declare_group()
+                    started = time.monotonic()
+                    # Before every (re)start: a Redis that came back empty has no group.
+                    await self._declare_group()
+                    await self._listen(executor, first_failure=backoff.pause <= 1.0)
+                    if time.monotonic() - started > RECONNECT_MAX_SECONDS:
+                        backoff.reset()  # it was listening: a new outage starts over
                 if not self._finish.is_set():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._finish.wait(), pause)
-                    pause = min(pause * 2, 30.0)
+                        await asyncio.wait_for(self._finish.wait(), backoff.next())
+
+    async def _listen(self, executor: ThreadPoolExecutor, *, first_failure: bool) -> None:
+        receiver = Receiver(
+            self.broker, executor, run_startup=False, max_async_tasks=20,
+            propagate_exceptions=False, wait_tasks_timeout=self.settings.shutdown_timeout_seconds,
+        )  # fmt: skip
+        try:
+            await receiver.listen(self._finish)
+        except Exception as exc:
+            # The whole trace once per outage; then a line per attempt (1-5 s apart).
+            log.warning("job queue listener failed; retrying: %r", exc, exc_info=first_failure)
 
     async def _declare_group(self) -> None:
         # A Redis restart (it keeps nothing on disk here) or a FLUSHDB drops the stream
-        # and its consumer group, and reading fails until the group exists again.
+        # and its consumer group, and reading fails until the group exists again. An
+        # existing group is left as it is (Redis answers BUSYGROUP).
         declare = getattr(self.broker, "_declare_consumer_group", None)
         if declare is not None:
             with contextlib.suppress(Exception):
@@ -233,6 +250,23 @@ class JobRuntime:
         return self._http
 
 
+class _Scheduler(TaskiqScheduler):
+    """Periodic tasks travel through the queue. While it is down a send fails and the
+    next period sends again: one warning per 30 s, instead of taskiq's unhandled-error
+    trace for every send (several a second)."""
+
+    quiet_until: float = 0.0
+
+    async def on_ready(self, source: ScheduleSource, task: ScheduledTask) -> None:
+        try:
+            await super().on_ready(source, task)
+        except Exception as exc:
+            now = time.monotonic()
+            if now >= self.quiet_until:
+                self.quiet_until = now + 30
+                log.warning("could not send periodic task %s: %r", task.task_name, exc)
+
+
 async def _drain(running: set[asyncio.Task[Any]], seconds: float) -> None:
     pending = {task for task in running if not task.done()}
     if pending and seconds > 0:
@@ -246,9 +280,15 @@ async def _drain(running: set[asyncio.Task[Any]], seconds: float) -> None:
 def build_broker(settings: Settings) -> AsyncBroker:
     broker: AsyncBroker
     if settings.redis_url:
+        # consumer_id "0": a group declared again after a Redis restart reads the
+        # stream from its start (the default, "$", would skip what web instances
+        # enqueued before the worker noticed). Reading an old message again is
+        # harmless: the job's row and lease decide whether it runs.
+        # read_timeout above the blocking read (xread_block, 2 s).
         broker = RedisStreamBroker(
             settings.redis_url, queue_name=STREAM, consumer_group_name="backroom-workers",
-            idle_timeout=REDIS_IDLE_MS, maxlen=100_000,
+            consumer_id="0", idle_timeout=REDIS_IDLE_MS, maxlen=100_000,
+            **redis_options(read_timeout=5.0),
         )  # fmt: skip
     else:
         broker = InMemoryBroker(max_async_tasks=50, propagate_exceptions=False)
