@@ -1,45 +1,35 @@
-"""The product import job: read the file batch by batch, write each batch in one
-transaction together with the job's counters and checkpoint.
-
-A batch and the checkpoint after it commit together, so a runner that dies (or
-is cancelled) at any moment leaves the catalog at a batch boundary, and the
-next runner resumes from the last checkpoint: nothing is applied twice, and
-the ledger still balances. Transient conflicts between concurrent imports
-(a deadlock, or a new SKU inserted by someone else meanwhile) roll the batch
-back and run it again.
+"""The product import job: read the file batch by batch in a thread, and write
+each batch in one transaction together with the job's counters and checkpoint
+(``commit``). On PostgreSQL two batches are written at once (``pipeline``); on
+SQLite, which has one writer, one after the other, on one connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import asyncpg
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.catalog.cache import tombstone
 from backroom.catalog.models import Category
-from backroom.db import begin_write, utcnow
-from backroom.imports.prepare import Ready, Scope, prepare
-from backroom.imports.reader import BadFile, Batch, open_reader
-from backroom.imports.writer import Plan, apply_batch
+from backroom.db import utcnow
+from backroom.imports.commit import Item, Sessions, commit_batch
+from backroom.imports.pipeline import Pipeline
+from backroom.imports.prepare import Scope, prepare
+from backroom.imports.reader import BadFile, open_reader
+from backroom.imports.writer import Plan
 from backroom.jobs import service as jobs
 from backroom.jobs.models import Job, JobStatus
 from backroom.jobs.runtime import JobRuntime
 
-log = logging.getLogger("backroom.imports")
-
 KIND = "import.products"
-RETRIES = 5
 Progress = Callable[[Job], None]
-Sessions = Callable[[], AsyncSession]
 # SQLite: the importing connection's page cache, in KiB (the default is 2 MB).
 SQLITE_CACHE_KIB = 65_536
 
@@ -78,34 +68,40 @@ async def _batches(
     stats = _Statistics()
     actor = lease.params.get("actor_id")
 
-    def read_and_prepare() -> tuple[Batch, Scope, list[Ready]] | None:
+    def read_and_prepare() -> Item | None:
         batch = reader.next_batch(size)
         if batch is None:
             return None
         scope = Scope(lease.job_id, uuid.UUID(actor) if actor else None, categories, utcnow(),
                       runtime.settings.is_sqlite)  # fmt: skip
-        return batch, scope, prepare(batch, scope)
+        return Item(batch, scope, prepare(batch, scope))
 
+    # The next batch is read and prepared in a thread while batches are written.
     upcoming = asyncio.ensure_future(asyncio.to_thread(read_and_prepare))
-    async with _batch_sessions(runtime) as sessions:
-        while (item := await upcoming) is not None:
-            # Read and prepare the next batch in a thread while this one is written.
+
+    async def next_item() -> Item | None:
+        nonlocal upcoming
+        item = await upcoming
+        if item is not None:
             upcoming = asyncio.ensure_future(asyncio.to_thread(read_and_prepare))
-            plan, kept = await _commit_batch(sessions, lease, *item, kept)
-            await _after_commit(runtime, lease, stats, plan, progress)
+        return item
 
+    async def after(plan: Plan) -> None:
+        await stats.grew(runtime, len(plan.inserts))
+        await runtime.product_cache.offer_many(
+            {pid: tombstone(version) for pid, version in plan.tombstones.items()}
+        )
+        if progress is not None:
+            async with runtime.sessionmaker() as session:
+                progress(await jobs.get(session, lease.job_id, KIND))
 
-async def _after_commit(
-    runtime: JobRuntime, lease: jobs.Lease, stats: _Statistics, plan: Plan,
-    progress: Progress | None,
-) -> None:  # fmt: skip
-    await stats.grew(runtime, len(plan.inserts))
-    await runtime.product_cache.offer_many(
-        {pid: tombstone(version) for pid, version in plan.tombstones.items()}
-    )
-    if progress is not None:
-        async with runtime.sessionmaker() as session:
-            progress(await jobs.get(session, lease.job_id, KIND))
+    async with _batch_sessions(runtime) as sessions:
+        if runtime.settings.is_sqlite:  # one writer at a time, by design
+            while (item := await next_item()) is not None:
+                plan, kept = await commit_batch(sessions, lease, item, kept)
+                await after(plan)
+        else:
+            await Pipeline(sessions, lease, kept, after).run(next_item)
 
 
 @contextlib.asynccontextmanager
@@ -126,46 +122,6 @@ async def _batch_sessions(runtime: JobRuntime) -> AsyncIterator[Sessions]:
             yield lambda: AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
         finally:
             await connection.invalidate()
-
-
-async def _commit_batch(
-    sessions: Sessions, lease: jobs.Lease, batch: Batch, scope: Scope, ready: list[Ready],
-    kept: int,
-) -> tuple[Plan, int]:  # fmt: skip
-    for attempt in range(1, RETRIES + 1):
-        async with sessions() as session:
-            try:
-                return await _write(session, lease, batch, scope, ready, kept)
-            except (DBAPIError, asyncpg.PostgresError) as exc:
-                if attempt == RETRIES or not _transient(exc):
-                    raise
-                log.info("import %s: batch conflicted (%s); retrying", lease.job_id, exc)
-                await session.rollback()
-                await asyncio.sleep(0.05 * attempt)
-    raise AssertionError("unreachable")
-
-
-async def _write(
-    session: AsyncSession, lease: jobs.Lease, batch: Batch, scope: Scope, ready: list[Ready],
-    kept: int,
-) -> tuple[Plan, int]:  # fmt: skip
-    await begin_write(session)
-    await _tune(session)
-    plan = await apply_batch(session, scope, ready)
-    errors = sorted(batch.errors + plan.errors, key=lambda e: e.row)
-    kept = await jobs.add_errors(
-        session, lease, kept, [(e.row, e.field, e.message) for e in errors]
-    )
-    await jobs.fence(
-        session, lease,
-        rows_processed=Job.rows_processed + batch.records,
-        rows_created=Job.rows_created + len(plan.inserts),
-        rows_updated=Job.rows_updated + len(plan.updates),
-        rows_failed=Job.rows_failed + len(errors),
-        checkpoint={"offset": batch.end_offset, "row": batch.end_row, "errors_kept": kept},
-    )  # fmt: skip
-    await session.commit()
-    return plan, kept
 
 
 class _Statistics:
@@ -190,23 +146,6 @@ class _Statistics:
             await connection.commit()
         self.known += self.added
         self.added = 0
-
-
-async def _tune(session: AsyncSession) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        # Safe to lose on a crash: the checkpoint commits with the batch, so a lost
-        # batch is simply read again. Saves a WAL flush per batch.
-        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-
-
-def _transient(exc: Exception) -> bool:
-    """Deadlock, serialization failure, or a unique key taken by a concurrent writer.
-    (Errors come wrapped by SQLAlchemy, or straight from asyncpg for ``COPY``.)"""
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if code is None and orig is not None:
-        code = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-    return code in {"40P01", "40001", "23505"}
 
 
 async def _categories(runtime: JobRuntime) -> dict[str, uuid.UUID]:
