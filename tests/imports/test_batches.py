@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,19 +24,20 @@ from backroom.imports.runner import KIND, run_import
 from backroom.imports.writer import Plan, apply_batch
 from backroom.jobs import service as jobs
 from backroom.jobs.models import Job
+from backroom.main import create_app
 from tests.imports.helpers import HEADER
 
 
 @pytest.fixture
 def settings(make_settings: Any) -> Settings:
-    return make_settings(import_batch_rows=3)
+    return make_settings(import_batch_rows=3, import_sqlite_commit_rows=1)
 
 
 class Boom(Exception):
     pass
 
 
-async def _import(app: FastAPI, path: Path) -> uuid.UUID:
+async def _import(app: FastAPI, path: Path, progress: runner.Progress | None = None) -> uuid.UUID:
     """Run an import of ``path`` here, to its end or its exception."""
     runtime = app.state.ctx.jobs
     job = jobs.new_job(kind=KIND, created_by=None, params={"path": str(path), "format": "csv"})
@@ -44,7 +46,7 @@ async def _import(app: FastAPI, path: Path) -> uuid.UUID:
         await session.commit()
         lease = await jobs.claim(session, job.id, runtime.lease)
     assert lease is not None
-    await run_import(runtime, lease)
+    await run_import(runtime, lease, progress)
     return job.id
 
 
@@ -82,6 +84,7 @@ def _failing(
 
     monkeypatch.setattr(commit, "apply_batch", apply)
     monkeypatch.setattr(pipeline, "apply_batch", apply)
+    monkeypatch.setattr(runner, "apply_batch", apply)
     return written
 
 
@@ -122,6 +125,8 @@ async def test_a_failed_batch_commits_nothing_after_it(
 async def test_a_transient_conflict_writes_the_batches_again(
     app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> None:
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite writers take turns (BEGIN IMMEDIATE), never deadlock")
     skus = [f"T-{n}" for n in range(1, 13)]
     written = _failing(monkeypatch, "T-4", asyncpg.exceptions.DeadlockDetectedError("deadlock"))
     job_id = await _import(app, _file(tmp_path, skus))
@@ -130,9 +135,8 @@ async def test_a_transient_conflict_writes_the_batches_again(
         "succeeded", 12, 12, 0,
     )  # fmt: skip
     assert found == set(skus)
-    # PostgreSQL: the batch in flight behind the failed one rolled back and ran again.
-    again = ["T-4", "T-7"] if settings.is_sqlite else ["T-7", "T-4", "T-7"]
-    assert written == ["T-1", "T-4", *again, "T-10"]
+    # The batch in flight behind the failed one rolled back, and both ran again.
+    assert written == ["T-1", "T-4", "T-7", "T-4", "T-7", "T-10"]
 
 
 async def test_sqlite_imports_on_one_connection_that_is_closed_after(
@@ -154,3 +158,16 @@ async def test_sqlite_imports_on_one_connection_that_is_closed_after(
     assert (await _state(app, job_id))[0].status == "succeeded"
     # Invalidated (closed), its 64 MB cache with it, rather than pooled again.
     assert caches == [-runner.SQLITE_CACHE_KIB]
+
+
+async def test_sqlite_commits_several_batches_at_once(make_settings: Any, tmp_path: Path) -> None:
+    settings = make_settings(import_batch_rows=3, import_sqlite_commit_rows=6)
+    application = create_app(settings)
+    committed: list[int] = []
+    async with LifespanManager(application):
+        job_id = await _import(application, _file(tmp_path, [f"G-{n}" for n in range(14)]),
+                               lambda job: committed.append(job.rows_processed))  # fmt: skip
+        job, found = await _state(application, job_id)
+    assert (job.status, len(found)) == ("succeeded", 14)
+    # SQLite: batches of 3 rows, committed 6 at a time; PostgreSQL: each on its own.
+    assert committed == ([6, 12, 14] if settings.is_sqlite else [3, 6, 9, 12, 14])

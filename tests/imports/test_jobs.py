@@ -28,7 +28,8 @@ from tests.imports.helpers import HEADER, finished, upload
 
 @pytest.fixture
 def settings(make_settings: Any) -> Settings:
-    return make_settings(import_batch_rows=3)  # many batches from a small file
+    # Many batches from a small file, each its own transaction on SQLite too.
+    return make_settings(import_batch_rows=3, import_sqlite_commit_rows=1)
 
 
 class Boom(Exception):

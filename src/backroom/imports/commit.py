@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from sqlalchemy import text
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.db import begin_write
 from backroom.imports.prepare import Ready, Scope
 from backroom.imports.reader import Batch
+from backroom.imports.rows import RowError
 from backroom.imports.writer import Plan, apply_batch
 from backroom.jobs import service as jobs
 from backroom.jobs.models import Job
@@ -43,9 +45,32 @@ class Item:
     ready: list[Ready]
 
 
+@dataclass(slots=True)
+class Tally:
+    """What one transaction did, over the batches it wrote (usually one). Only
+    counts and ids: the rows themselves can go once written."""
+
+    records: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    tombstones: dict[uuid.UUID, int] = field(default_factory=dict)
+    end_offset: int = 0
+    end_row: int = 0
+
+    def add(self, item: Item, plan: Plan) -> Tally:
+        self.records += item.batch.records
+        self.created += len(plan.inserts)
+        self.updated += len(plan.updates)
+        self.errors += item.batch.errors + plan.errors
+        self.tombstones |= plan.tombstones
+        self.end_offset, self.end_row = item.batch.end_offset, item.batch.end_row
+        return self
+
+
 async def commit_batch(
     sessions: Sessions, lease: jobs.Lease, item: Item, kept: int
-) -> tuple[Plan, int]:
+) -> tuple[Tally, int]:
     """Write and commit one batch, retrying transient conflicts; returns what it
     did and how many row errors the job keeps now."""
     for attempt in range(1, RETRIES + 1):
@@ -53,7 +78,8 @@ async def commit_batch(
             try:
                 await open_batch(session)
                 plan = await apply_batch(session, item.scope, item.ready)
-                return plan, await close_batch(session, lease, item, plan, kept)
+                tally = Tally().add(item, plan)
+                return tally, await close_batch(session, lease, tally, kept)
             except (DBAPIError, asyncpg.PostgresError) as exc:
                 if attempt == RETRIES or not transient(exc):
                     raise
@@ -71,22 +97,19 @@ async def open_batch(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
-async def close_batch(
-    session: AsyncSession, lease: jobs.Lease, item: Item, plan: Plan, kept: int
-) -> int:
+async def close_batch(session: AsyncSession, lease: jobs.Lease, tally: Tally, kept: int) -> int:
     """Record the batch on the job (errors, counters, checkpoint) and commit."""
-    batch = item.batch
-    errors = sorted(batch.errors + plan.errors, key=lambda e: e.row)
+    errors = sorted(tally.errors, key=lambda e: e.row)
     kept = await jobs.add_errors(
         session, lease, kept, [(e.row, e.field, e.message) for e in errors]
     )
     await jobs.fence(
         session, lease,
-        rows_processed=Job.rows_processed + batch.records,
-        rows_created=Job.rows_created + len(plan.inserts),
-        rows_updated=Job.rows_updated + len(plan.updates),
+        rows_processed=Job.rows_processed + tally.records,
+        rows_created=Job.rows_created + tally.created,
+        rows_updated=Job.rows_updated + tally.updated,
         rows_failed=Job.rows_failed + len(errors),
-        checkpoint={"offset": batch.end_offset, "row": batch.end_row, "errors_kept": kept},
+        checkpoint={"offset": tally.end_offset, "row": tally.end_row, "errors_kept": kept},
     )  # fmt: skip
     await session.commit()
     return kept

@@ -33,17 +33,18 @@ from sqlalchemy import text
 from backroom.imports.commit import (
     Item,
     Sessions,
+    Tally,
     close_batch,
     commit_batch,
     open_batch,
     transient,
 )
-from backroom.imports.writer import Plan, apply_batch
+from backroom.imports.writer import apply_batch
 from backroom.jobs import service as jobs
 
 DEPTH = 2  # batches in flight: one database backend per core here
 Next = Callable[[], Awaitable[Item | None]]
-After = Callable[[Plan], Awaitable[None]]
+After = Callable[[Tally], Awaitable[None]]
 
 _HOLD = text("SELECT pg_advisory_xact_lock(:space, :key)")
 _AWAIT = text("SELECT pg_advisory_xact_lock_shared(:space, :key)")
@@ -65,7 +66,7 @@ class _Slot:
     settled: asyncio.Future[int | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
-    task: asyncio.Task[tuple[Plan, int]] | None = None
+    task: asyncio.Task[tuple[Tally, int]] | None = None
 
     def overlaps(self, other: _Slot) -> bool:
         return not (self.skus.isdisjoint(other.skus) and self.slugs.isdisjoint(other.slugs))
@@ -116,7 +117,7 @@ class Pipeline:
         await asyncio.wait({started, slot.task}, return_when=asyncio.FIRST_COMPLETED)
         started.cancel()
 
-    async def _write(self, slot: _Slot, before: _Slot | None) -> tuple[Plan, int]:
+    async def _write(self, slot: _Slot, before: _Slot | None) -> tuple[Tally, int]:
         async with self.sessions() as session:
             await open_batch(session)
             await session.execute(_HOLD, {"space": self.space, "key": slot.key})
@@ -130,7 +131,8 @@ class Pipeline:
                 if settled is None:
                     raise _Abandoned
                 kept = settled
-            return plan, await close_batch(session, self.lease, slot.item, plan, kept)
+            tally = Tally().add(slot.item, plan)
+            return tally, await close_batch(session, self.lease, tally, kept)
 
     async def _drain(self) -> None:
         while self.window:
@@ -141,14 +143,14 @@ class Pipeline:
         slot = self.window[0]
         assert slot.task is not None
         try:
-            plan, kept = await slot.task
+            tally, kept = await slot.task
         except Exception as exc:
             slot.settled.set_result(None)
             await self._redo(exc)
             return
         self.window.popleft()
         try:
-            await self.after(plan)
+            await self.after(tally)
         except BaseException:
             slot.settled.set_result(None)
             raise
@@ -174,8 +176,8 @@ class Pipeline:
             if not isinstance(error, _Abandoned) and not transient(error):
                 raise error
         for slot in failed:
-            plan, self.kept = await commit_batch(self.sessions, self.lease, slot.item, self.kept)
-            await self.after(plan)
+            tally, self.kept = await commit_batch(self.sessions, self.lease, slot.item, self.kept)
+            await self.after(tally)
 
     async def _abandon(self, *, cancel: bool) -> None:
         """On the way out: nothing still in flight commits. After an error the

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.catalog.cache import tombstone
 from backroom.catalog.models import Category
 from backroom.db import utcnow
-from backroom.imports.commit import Item, Sessions, commit_batch
-from backroom.imports.pipeline import Pipeline
+from backroom.imports.commit import Item, Sessions, Tally, close_batch, open_batch
+from backroom.imports.pipeline import After, Next, Pipeline
 from backroom.imports.prepare import Scope, prepare
 from backroom.imports.reader import BadFile, open_reader
-from backroom.imports.writer import Plan
+from backroom.imports.writer import apply_batch
 from backroom.jobs import service as jobs
 from backroom.jobs.models import Job, JobStatus
 from backroom.jobs.runtime import JobRuntime
@@ -86,22 +86,42 @@ async def _batches(
             upcoming = asyncio.ensure_future(asyncio.to_thread(read_and_prepare))
         return item
 
-    async def after(plan: Plan) -> None:
-        await stats.grew(runtime, len(plan.inserts))
+    async def after(tally: Tally) -> None:
+        await stats.grew(runtime, tally.created)
         await runtime.product_cache.offer_many(
-            {pid: tombstone(version) for pid, version in plan.tombstones.items()}
+            {pid: tombstone(version) for pid, version in tally.tombstones.items()}
         )
         if progress is not None:
             async with runtime.sessionmaker() as session:
                 progress(await jobs.get(session, lease.job_id, KIND))
 
     async with _batch_sessions(runtime) as sessions:
-        if runtime.settings.is_sqlite:  # one writer at a time, by design
-            while (item := await next_item()) is not None:
-                plan, kept = await commit_batch(sessions, lease, item, kept)
-                await after(plan)
+        if runtime.settings.is_sqlite:
+            rows = runtime.settings.import_sqlite_commit_rows
+            await _one_writer(sessions, lease, next_item, kept, after, rows)
         else:
             await Pipeline(sessions, lease, kept, after).run(next_item)
+
+
+async def _one_writer(
+    sessions: Sessions, lease: jobs.Lease, next_item: Next, kept: int, after: After, rows: int
+) -> None:
+    """SQLite (one writer, by design): batches one after the other, consecutive
+    ones sharing a transaction up to ``rows`` rows. A commit writes every page
+    the transaction dirtied, and a batch's new rows land on pages all over the
+    random-keyed indexes (slug, name, price): measured at a million rows, 5,000
+    rows a commit spent 40 s in COMMIT, 20,000 rows 18.5 s. Batches stay small,
+    so Python holds one batch at a time, not 20,000 rows."""
+    item = await next_item()
+    while item is not None:
+        tally = Tally()
+        async with sessions() as session:
+            await open_batch(session)
+            while item is not None and tally.records < rows:
+                tally.add(item, await apply_batch(session, item.scope, item.ready))
+                item = await next_item()
+            kept = await close_batch(session, lease, tally, kept)
+        await after(tally)
 
 
 @contextlib.asynccontextmanager
