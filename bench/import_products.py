@@ -1,7 +1,7 @@
 """Product import benchmark (issue 5): a 1,000,000-row CSV through the HTTP API.
 
 Usage: flock /tmp/backroom-bench.lock python bench/import_products.py [--rows N] [--sqlite]
-       [--once] [--batch-rows N] [--profile FLAME.svg] [--csv FILE]
+       [--once] [--batch-rows N] [--commit-rows N] [--profile FLAME.svg] [--csv FILE]
 
 Writes a realistic CSV (quoted descriptions with commas and quotes, 50 categories,
 ~150 bytes a row), creates a scratch database (PostgreSQL ``backroom_bench_import``,
@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--once", action="store_true", help="skip the unchanged re-import")
     parser.add_argument("--batch-rows", type=int, help="BACKROOM_IMPORT_BATCH_ROWS")
+    parser.add_argument("--commit-rows", type=int, help="BACKROOM_IMPORT_SQLITE_COMMIT_ROWS")
     parser.add_argument("--profile", type=Path, help="py-spy flame graph of the first import")
     parser.add_argument("--csv", type=Path, help="the CSV to write, or to reuse if it exists")
     args = parser.parse_args()
@@ -198,6 +199,8 @@ def main() -> None:
     env = prepare(args.sqlite, workdir)
     if args.batch_rows:
         env["BACKROOM_IMPORT_BATCH_ROWS"] = str(args.batch_rows)
+    if args.commit_rows:
+        env["BACKROOM_IMPORT_SQLITE_COMMIT_ROWS"] = str(args.commit_rows)
     lines = []
     try:
         harness.backroom(env, "create-user", "--email", STAFF_EMAIL,

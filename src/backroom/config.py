@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     jobs_in_process: bool | None = None
     scheduler: OnOff = "on"
     import_batch_rows: int = Field(default=5_000, ge=1, le=10_000)
+    # SQLite: consecutive batches share a transaction up to this many rows (a
+    # commit writes every page the transaction dirtied: fewer, larger ones write
+    # less), holding the write lock for a few seconds at a time.
+    import_sqlite_commit_rows: int = Field(default=50_000, ge=1, le=100_000)
     job_lease_seconds: int = Field(default=30, ge=2, le=3600)
     job_sweep_seconds: int = Field(default=15, ge=1, le=3600)
     # Events: a product whose stock drops from above this to at or below it

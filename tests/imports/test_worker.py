@@ -36,6 +36,7 @@ def settings(make_settings: Any) -> Settings:
     return make_settings(
         jobs_in_process=False,
         import_batch_rows=250,
+        import_sqlite_commit_rows=250,
         job_lease_seconds=2,
         job_sweep_seconds=1,
         rate_limit="off",
@@ -51,6 +52,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         BACKROOM_DATABASE_URL=settings.resolved_database_url,
         BACKROOM_SECRET_KEY=settings.secret_key.get_secret_value(),
         BACKROOM_IMPORT_BATCH_ROWS="250",
+        BACKROOM_IMPORT_SQLITE_COMMIT_ROWS="250",
         BACKROOM_JOB_LEASE_SECONDS="2",
         BACKROOM_JOB_SWEEP_SECONDS="1",
         BACKROOM_LOG_LEVEL="WARNING",
