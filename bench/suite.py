@@ -30,7 +30,8 @@ from suite_data import Setup
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
 REDIS = "redis://127.0.0.1:6379/13"
-Row = tuple[str, WrkResult, WrkResult | None]
+# (scenario, its result, what its ratio is to: the baseline, /healthz or nothing)
+Measured = tuple[str, WrkResult, WrkResult | None]
 
 
 def _fmt(name: str, result: WrkResult, reference: WrkResult | None) -> str:
@@ -71,6 +72,7 @@ def _reads(url: str, setup: Setup, seconds: int) -> list[tuple[str, WrkResult, s
 
 
 def _writes(url: str, setup: Setup, seconds: int) -> list[tuple[str, WrkResult, str]]:
+    """Cart updates and checkouts (once: they change the data)."""
     cart = harness.wrk(url, seconds=seconds, connections=32, script=setup.cart_script)
     harness.wrk(url, seconds=2, connections=32, script=setup.checkout_script)
     checkout = harness.wrk(url, seconds=seconds, connections=32, script=setup.checkout_script)
@@ -88,44 +90,83 @@ def _soak(url: str, setup: Setup, pids: list[int], seconds: int) -> list[str]:
     return samples
 
 
-def run(args: argparse.Namespace) -> str:
-    setup = suite_data.prepare(sqlite=args.sqlite, redis=REDIS, quick=args.quick)
-    workers = 1 if args.sqlite else 2
+def _round(
+    setup: Setup, args: argparse.Namespace, env_on: dict[str, str], workers: int
+) -> list[Measured]:
+    """One pass over the read scenarios: the baseline, then backroom, back to back,
+    so each ratio compares two measurements taken a minute apart, not ten."""
     s = args.seconds
     base = {} if args.sqlite else _baseline_rows(setup, s)
-    env_on = setup.env if args.sqlite else {**setup.env, "BACKROOM_REDIS_URL": REDIS}
-    env_off = {**env_on, "BACKROOM_CACHE": "off"}
-    rows: list[str] = []
     with harness.server(env_on, workers) as (url, _):
         floor = harness.wrk(url + "/healthz", seconds=s)
         harness.wrk(url + "/", seconds=2, script=setup.ids_script)
         cached = harness.wrk(url + "/", seconds=s, script=setup.ids_script)
     refs = {**base, "floor": floor}
-    rows.append(_fmt("/healthz (framework floor)", floor, None))
-    rows.append(_fmt("product by id, cache on", cached, refs.get("by id", floor)))
-    with harness.server(env_off, workers) as (url, process):
+    with harness.server({**env_on, "BACKROOM_CACHE": "off"}, workers) as (url, _):
+        reads = _reads(url, setup, s)
+    return [
+        ("/healthz (framework floor)", floor, None),
+        ("product by id, cache on", cached, refs.get("by id", floor)),
+        *((name, result, refs.get(ref, floor)) for name, result, ref in reads),
+        *((f"baseline: {k}", v, None) for k, v in base.items()),
+    ]
+
+
+def _median_rows(rounds: list[list[Measured]]) -> list[str]:
+    """Per scenario, the round whose ratio is the median (its req/s and latencies),
+    and the range of the ratios over the rounds."""
+    rows = []
+    for i, (name, _, reference) in enumerate(rounds[0]):
+        runs = sorted((r[i] for r in rounds), key=_ratio)
+        _, result, ref = runs[len(runs) // 2]
+        row = _fmt(name, result, ref)
+        if reference is not None and len(runs) > 1:
+            low, high = _ratio(runs[0]), _ratio(runs[-1])
+            row = row[: row.rindex("|")].rstrip() + f" ({low:.2f}–{high:.2f}) |"
+        rows.append(row)
+    return rows
+
+
+def _ratio(measured: Measured) -> float:
+    _, result, reference = measured
+    return result.requests_per_second / reference.requests_per_second if reference else 0.0
+
+
+def run(args: argparse.Namespace) -> str:
+    setup = suite_data.prepare(sqlite=args.sqlite, redis=REDIS, quick=args.quick)
+    workers = 1 if args.sqlite else 2
+    env_on = setup.env if args.sqlite else {**setup.env, "BACKROOM_REDIS_URL": REDIS}
+    rounds = [_round(setup, args, env_on, workers) for _ in range(args.rounds)]
+    floor = rounds[-1][0][1]
+    # Writes change the data, so they run once, after the reads, with the cache off.
+    with harness.server({**env_on, "BACKROOM_CACHE": "off"}, workers) as (url, process):
         pids = harness.worker_pids(process, workers)
-        results = _reads(url, setup, s) + _writes(url, setup, s)
+        writes = _writes(url, setup, args.seconds)
         rss = [harness.rss_mb(p) for p in pids]
         soak = _soak(url, setup, pids, args.soak) if args.soak else []
-    rows += [_fmt(name, result, refs.get(ref, floor)) for name, result, ref in results]
-    return _document(args, setup, rows, base, rss, soak)
+    rows = _median_rows(rounds)
+    baseline = [row for row in rows if row.startswith("| baseline:")]
+    rows = [row for row in rows if row not in baseline]
+    rows += [_fmt(name, result, floor) for name, result, _ in writes] + baseline
+    return _document(args, setup, rows, rss, soak)
 
 
-def _document(args: argparse.Namespace, setup: Setup, rows: list[str],
-              base: dict[str, WrkResult], rss: list[float], soak: list[str]) -> str:  # fmt: skip
+def _document(
+    args: argparse.Namespace, setup: Setup, rows: list[str], rss: list[float], soak: list[str]
+) -> str:
     where = "SQLite, `backroom serve` (one process)" if args.sqlite else (
         "PostgreSQL + Redis, `backroom serve --workers 2`")  # fmt: skip
     reference = "`/healthz`" if args.sqlite else "the bare baseline (`bench/baseline.py`)"
     lines = [
         f"Machine: {harness.machine()}; {where}; {setup.summary}; wrk -t1 -c64 "
         f"-d{args.seconds}s (cart and checkout -c32, the report -c8) on loopback; "
-        f"ratio to {reference} in the same run (writes and the report: to `/healthz`).",
+        f"ratio to {reference} in the same run (writes and the report: to `/healthz`); "
+        f"{args.rounds} round(s) of the reads, each baseline then backroom: the round with "
+        "the median ratio, and the range of the ratios in brackets.",
         "",
         "| scenario | req/s | p50 ms | p99 ms | errors | ratio |",
         "|---|---|---|---|---|---|",
         *rows,
-        *(_fmt(f"baseline: {k}", v, None) for k, v in base.items()),
         "",
         f"Workers' RSS after the scenarios: {', '.join(f'{r:.0f}' for r in rss)} MB.",
     ]
@@ -150,6 +191,7 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--soak", type=int, default=0, help="seconds of memory soak (e.g. 300)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the read scenarios")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--quick", action="store_true", help="small data, print only (a smoke run)")
     args = parser.parse_args()
