@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import sys
@@ -212,9 +213,17 @@ app.add_typer(reports_app, name="reports")
 def worker() -> None:
     """Run background jobs and the scheduler in this process (with Redis: any number
     of workers share the queue; without: they pick jobs from the database)."""
-    from backroom.jobs.worker import run_worker
+    from backroom.jobs.worker import run_worker_bounded
 
-    asyncio.run(run_worker(_settings()))
+    async def run() -> None:
+        if not await run_worker_bounded(_settings()):
+            # A task ignored cancellation (logged): its cleanup can't finish and the
+            # leases were already handed back, so leave now; asyncio.run's teardown
+            # would wait for that task forever.
+            logging.shutdown()
+            os._exit(0)
+
+    asyncio.run(run())
 
 
 app.command("seed")(seed)

@@ -55,3 +55,28 @@ async def run_worker(settings: Settings) -> None:
             await publisher.close()
         if redis is not None:
             await redis.aclose()
+
+
+async def stubborn_tasks(grace: float) -> list[asyncio.Task[object]]:
+    """Cancel every other task still alive and wait up to ``grace`` seconds; return
+    those that ignored the cancellation (asyncio.run would wait for them forever).
+
+    Called after ``run_worker`` has handed back its leases and closed the engine:
+    what is left is cleanup, and a shutdown must stay bounded (CI saw a worker,
+    SIGTERMed after its import had finished, wait in asyncio.run's teardown)."""
+    current = asyncio.current_task()
+    rest = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    for task in rest:
+        task.cancel()
+    if not rest:
+        return []
+    _, pending = await asyncio.wait(rest, timeout=grace)
+    for task in pending:
+        log.warning("task ignored cancellation at shutdown: %r", task.get_coro())
+    return list(pending)
+
+
+async def run_worker_bounded(settings: Settings, grace: float = 5.0) -> bool:
+    """``run_worker``, then ``stubborn_tasks``: True when the loop is left clean."""
+    await run_worker(settings)
+    return not await stubborn_tasks(grace)
