@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backroom.config import Settings
 from backroom.errors import TooManyRequests, problem_response
+from backroom.redis_client import Throttle
 from backroom.redis_client import options as redis_options
 
 log = logging.getLogger("backroom.ratelimit")
@@ -71,8 +72,7 @@ class RateLimiter:
         self.per_user = parse(settings.rate_limit_user)
         self.login_account = parse(settings.rate_limit_login_account)
         self.login_address = parse(settings.rate_limit_login_address)
-        self._warned_at: float | None = None
-        self._unwarned = 0
+        self._outage = Throttle(WARN_EVERY_SECONDS)
 
     async def hit(self, item: RateLimitItem, *keys: str) -> Decision:
         """Count one request against ``item`` for ``keys``."""
@@ -106,15 +106,12 @@ class RateLimiter:
 
     def _failing_open(self, what: str) -> None:
         """Log the outage, at most once per ``WARN_EVERY_SECONDS`` (called in ``except``)."""
-        now = time.monotonic()
-        if self._warned_at is not None and now - self._warned_at < WARN_EVERY_SECONDS:
-            self._unwarned += 1
-            return
-        log.warning(
-            "Redis unavailable, failing open: rate limits not enforced (%s; %d more since "
-            "the last warning)", what, self._unwarned, exc_info=True,
-        )  # fmt: skip
-        self._warned_at, self._unwarned = now, 0
+        held_back = self._outage.due(time.monotonic())
+        if held_back is not None:
+            log.warning(
+                "Redis unavailable, failing open: rate limits not enforced (%s; %d more "
+                "since the last warning)", what, held_back, exc_info=True,
+            )  # fmt: skip
 
     async def _decision(self, item: RateLimitItem, keys: tuple[str, ...], ok: bool) -> Decision:
         stats = await self.strategy.get_window_stats(item, *keys)

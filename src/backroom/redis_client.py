@@ -38,6 +38,25 @@ def create_redis(url: str) -> Redis:
     return Redis.from_url(url, health_check_interval=15, decode_responses=False, **options())
 
 
+class Throttle:
+    """One warning per ``seconds`` while something stays down (the limiter, the
+    cache, the scheduler fail on every call; the log must not)."""
+
+    def __init__(self, seconds: float = 30.0) -> None:
+        self.seconds = seconds
+        self._next: float | None = None
+        self._skipped = 0
+
+    def due(self, now: float) -> int | None:
+        """At ``now`` (``time.monotonic()``): None when a warning went out less than
+        ``seconds`` ago, else how many were held back since that one."""
+        if self._next is not None and now < self._next:
+            self._skipped += 1
+            return None
+        skipped, self._next, self._skipped = self._skipped, now + self.seconds, 0
+        return skipped
+
+
 class Backoff:
     """Pauses between reconnections, doubling up to ``RECONNECT_MAX_SECONDS``."""
 

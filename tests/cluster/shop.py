@@ -64,3 +64,13 @@ def order_body(product_id: str, quantity: int = 1, name: str = "C") -> dict[str,
         "shipping_address": {**ADDRESS, "name": name},
         "items": [{"product_id": product_id, "quantity": quantity}],
     }
+
+
+async def stocked_product_and_buyers(
+    cluster: Cluster, http: httpx.AsyncClient, buyers: int = 3
+) -> tuple[str, list[Account], dict[str, Any]]:
+    """A product with ample stock, ``buyers`` signed-in customers, and the body of an
+    order for one unit of it: what a steady load of orders needs."""
+    admin = await staff(cluster, http)
+    product_id = await product(http, admin, stock=100_000)
+    return product_id, await customers(http, buyers), order_body(product_id)

@@ -25,10 +25,7 @@ SLOWEST_ANSWER_BOUND = 7.0
 
 async def ordering(cluster: Cluster, lb: httpx.AsyncClient) -> tuple[Load, str]:
     """A load of orders (each for one unit of a fresh product) from three customers."""
-    admin = await shop.staff(cluster, lb)
-    product_id = await shop.product(lb, admin, stock=100_000)
-    accounts = await shop.customers(lb, 3)
-    body = shop.order_body(product_id)
+    product_id, accounts, body = await shop.stocked_product_and_buyers(cluster, lb)
 
     async def order(client: int) -> httpx.Response:
         return await lb.post("/api/v1/orders", json=body, headers=accounts[client].headers)

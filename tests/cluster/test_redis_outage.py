@@ -26,10 +26,7 @@ FAIL_OPEN_WARNING = "Redis unavailable, failing open"
 
 async def _shopping(cluster: Cluster, lb: httpx.AsyncClient) -> tuple[Load, str]:
     """Client 0 reads a product (cached in Redis), the others place orders."""
-    admin = await shop.staff(cluster, lb)
-    product_id = await shop.product(lb, admin, stock=100_000)
-    accounts = await shop.customers(lb, 3)
-    body = shop.order_body(product_id)
+    product_id, accounts, body = await shop.stocked_product_and_buyers(cluster, lb)
 
     async def send(client: int) -> httpx.Response:
         if client == 0:

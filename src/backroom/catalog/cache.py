@@ -25,6 +25,8 @@ from aiodataloader import DataLoader
 from cachetools import TTLCache
 from redis.asyncio import Redis
 
+from backroom.redis_client import Throttle
+
 log = logging.getLogger("backroom.cache")
 
 TTL_SECONDS = 300
@@ -124,7 +126,7 @@ class RedisCache:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._offer = redis.register_script(_OFFER)
-        self._quiet_until = 0.0
+        self._outage = Throttle()
         self._loader: DataLoader[str, bytes | None] | None = None
         self._loader_loop: asyncio.AbstractEventLoop | None = None
 
@@ -174,7 +176,5 @@ class RedisCache:
             self._warn()
 
     def _warn(self) -> None:
-        now = time.monotonic()
-        if now >= self._quiet_until:  # one warning per 30 s, not one per request
-            self._quiet_until = now + 30
+        if self._outage.due(time.monotonic()) is not None:  # not one per request
             log.warning("product cache unavailable; reading from the database", exc_info=True)

@@ -40,7 +40,7 @@ from taskiq_redis import RedisStreamBroker
 
 from backroom.catalog.cache import ProductCache
 from backroom.config import Settings
-from backroom.redis_client import RECONNECT_MAX_SECONDS, Backoff
+from backroom.redis_client import RECONNECT_MAX_SECONDS, Backoff, Throttle
 from backroom.redis_client import options as redis_options
 
 log = logging.getLogger("backroom.jobs")
@@ -255,15 +255,15 @@ class _Scheduler(TaskiqScheduler):
     next period sends again: one warning per 30 s, instead of taskiq's unhandled-error
     trace for every send (several a second)."""
 
-    quiet_until: float = 0.0
+    def __init__(self, broker: AsyncBroker, sources: list[ScheduleSource]) -> None:
+        super().__init__(broker, sources)
+        self.outage = Throttle()
 
     async def on_ready(self, source: ScheduleSource, task: ScheduledTask) -> None:
         try:
             await super().on_ready(source, task)
         except Exception as exc:
-            now = time.monotonic()
-            if now >= self.quiet_until:
-                self.quiet_until = now + 30
+            if self.outage.due(time.monotonic()) is not None:
                 log.warning("could not send periodic task %s: %r", task.task_name, exc)
 
 
